@@ -1,0 +1,1 @@
+"""Test helpers: real Jupyter kernels and the real nbgrader command line."""

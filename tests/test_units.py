@@ -1,0 +1,165 @@
+"""The tests every unit gets: lessons and solutions run, nbgrader grades them right,
+wrong implementations are rejected, and the student versions are in step.
+
+A unit is a folder ``solutions/NN_name``; its lesson is ``lessons/NN_name.ipynb``,
+its student version ``exercises/NN_name/NN_name.ipynb`` and its wrong
+implementations ``tests/fixtures/wrong/NN_name/<solution grade_id>__<mistake>.py``.
+A wrong implementation's first line names the test cells that must reject it:
+``# rejected by: <test grade_id> [<test grade_id> ...]``.
+"""
+
+import json
+import re
+
+import nbformat
+import pytest
+from support import paths
+from support.grading import ScratchCourse
+from support.kernel import LiveKernel, graded_cells, graded_test_ids
+from support.notebooks import execute, stderr_outputs
+
+UNITS = sorted(p.name for p in paths.SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
+WRONG = sorted(
+    (unit, f) for unit in UNITS for f in (paths.FIXTURES / "wrong" / unit).glob("*.py")
+)
+
+
+def grouped(name):
+    """Mark a test so that all its cases for one unit share an xdist worker."""
+
+    def mark(fn):
+        fn.xdist_group_of = lambda params: f"{params['unit']}-{name}"
+        return fn
+
+    return mark
+
+
+@pytest.fixture(scope="session")
+def solved():
+    """``solved(unit)``: a live kernel that has run the unit's whole solution notebook.
+
+    One kernel is kept at a time (tests are ordered by unit); a notebook that
+    fails is not run again for every test that needs it.
+    """
+    kept = {}
+
+    def solve(unit):
+        if unit not in kept:
+            for kernel, _ in kept.values():
+                if kernel:
+                    kernel.close()
+            kept.clear()
+            kernel = LiveKernel(cwd=paths.solution(unit).parent)
+            try:
+                kept[unit] = (kernel, kernel.run_notebook(paths.solution(unit)))
+            except AssertionError as exc:
+                kernel.close()
+                kept[unit] = (None, exc)
+        kernel, ran = kept[unit]
+        if kernel is None:
+            pytest.fail(f"the solution notebook of {unit} does not run: {ran}")
+        return kernel, ran
+
+    yield solve
+    for kernel, _ in kept.values():
+        if kernel:
+            kernel.close()
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """``graded(unit)``: a scratch course that autograded the solution and the blank."""
+    courses = {}
+
+    def grade(unit):
+        if unit not in courses:
+            scratch = ScratchCourse(tmp_path_factory.mktemp(f"course-{unit}"), [unit])
+            scratch.submit("solution", unit, paths.solution(unit))
+            scratch.submit("blank", unit, paths.exercise(unit))
+            scratch.autograde(unit)
+            courses[unit] = scratch
+        return courses[unit]
+
+    return grade
+
+
+@grouped("lesson")
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", UNITS)
+def test_lesson_runs_cleanly(unit):
+    nb = execute(paths.lesson(unit))
+    assert stderr_outputs(nb) == [], "the lesson writes to stderr"
+
+
+@grouped("solved")
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", UNITS)
+def test_solution_runs_and_test_cells_are_silent(unit, solved):
+    _, ran = solved(unit)
+    tests = {i for i, c in enumerate(nbformat.read(paths.solution(unit), 4).cells)
+             if c.metadata.get("nbgrader", {}).get("grade")}
+    noisy = [(i, r.stderr) for i, r in ran if i in tests and r.stderr]
+    assert noisy == [], "test cells that write to stderr score zero in nbgrader"
+
+
+@grouped("solved")
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", UNITS)
+def test_every_task_has_a_wrong_implementation(unit):
+    nb = nbformat.read(paths.solution(unit), 4)
+    tasks = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("solution")}
+    covered = {f.name.split("__")[0] for u, f in WRONG if u == unit}
+    assert tasks - covered == set(), "tasks without a wrong-implementation fixture"
+
+
+@grouped("solved")
+@pytest.mark.slow
+@pytest.mark.parametrize(("unit", "fixture"), WRONG, ids=lambda v: getattr(v, "stem", v))
+def test_wrong_implementation_is_rejected(unit, fixture, solved):
+    kernel, _ = solved(unit)
+    source = fixture.read_text()
+    first = source.splitlines()[0]
+    assert first.startswith("# rejected by:"), f"{fixture}: first line must name the test cells"
+    test_ids = first.split(":", 1)[1].split()
+    cells = graded_cells(paths.solution(unit))
+    results = kernel.run_isolated(source, *(cells[t] for t in test_ids))
+    assert results[0].ok, f"the wrong implementation itself fails to run: {results[0].error}"
+    verdicts = {t: r.error for t, r in zip(test_ids, results[1:], strict=True)}
+    assert any(verdicts.values()), f"no test cell rejected {fixture.name}: {verdicts}"
+
+
+@grouped("nbgrader")
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", UNITS)
+def test_nbgrader_gives_the_solution_full_marks_and_the_blank_zero(unit, graded):
+    scores = graded(unit).scores(unit)
+    graded = graded_test_ids(paths.solution(unit))
+    assert graded, "the unit has no graded cells"
+    assert set(scores["solution"]) == set(graded)
+    lost = {g: s for g, s in scores["solution"].items() if s[0] != s[1]}
+    assert lost == {}, "the solution loses points"
+    earned = {g: s for g, s in scores["blank"].items() if s[0] != 0}
+    assert earned == {}, "the unmodified exercise earns points"
+
+
+@grouped("nbgrader")
+@pytest.mark.parametrize("unit", UNITS)
+def test_committed_exercise_is_what_nbgrader_generates(unit, graded):
+    generated = json.loads(graded(unit).exercise(unit).read_text())
+    committed = json.loads(paths.exercise(unit).read_text())
+    assert committed == generated, "exercises/ is stale: run `make exercises` and commit"
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_exercise_holds_no_solution_or_hidden_test(unit):
+    text = paths.exercise(unit).read_text()
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    secret = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+    student = "\n".join(c.source for c in nbformat.read(paths.exercise(unit), 4).cells)
+    for cell in nbformat.read(paths.solution(unit), 4).cells:
+        for _, body in secret.findall(cell.source):
+            for line in body.splitlines():
+                line = line.strip()
+                if len(line) > 12 and not line.startswith("#"):
+                    assert line not in student, f"secret line leaked: {line!r}"
