@@ -28,7 +28,6 @@ import numpy as np
 
 ENV_VAR = "DLCOURSE_DATA"
 FILENAME = "mnist.npz"
-KERAS_CACHE = Path("~/.keras/datasets").expanduser() / FILENAME
 EXPECTED = {
     "x_train": ((60000, 28, 28), np.uint8),
     "y_train": ((60000,), np.uint8),
@@ -45,6 +44,11 @@ _cache = {}
 
 class MnistDataError(RuntimeError):
     """The MNIST file is missing, incomplete or not MNIST."""
+
+
+def keras_cache():
+    """Where Keras keeps its downloaded copy: ``~/.keras/datasets/mnist.npz``."""
+    return Path("~/.keras/datasets").expanduser() / FILENAME
 
 
 def _as_file(path):
@@ -64,8 +68,8 @@ def find_mnist(path=None):
             if not candidate.is_file():
                 raise MnistDataError(f"No MNIST file at {candidate} (from {origin}). {FIX}")
             return candidate
-    if KERAS_CACHE.is_file():
-        return KERAS_CACHE
+    if keras_cache().is_file():
+        return keras_cache()
     return None
 
 
@@ -105,7 +109,7 @@ def _download():
         raise MnistDataError(
             f"MNIST is not on this machine and the download failed ({exc}). {FIX}"
         ) from exc
-    return KERAS_CACHE
+    return keras_cache()
 
 
 def load_mnist(path=None):
@@ -198,7 +202,7 @@ def main(argv=None):
             print(f"Now: export {ENV_VAR}={target.parent}")
         else:
             (x_train, _), (x_test, _) = load_mnist()
-            print(f"OK: {find_mnist() or KERAS_CACHE} ({len(x_train)} train, {len(x_test)} test)")
+            print(f"OK: {find_mnist() or keras_cache()} ({len(x_train)} train, {len(x_test)} test)")
     except MnistDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
