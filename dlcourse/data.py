@@ -170,11 +170,15 @@ def standardize(x_train, *others, eps=1e-7):
     """Standardise every pixel with the mean and std of the *training* set.
 
     Returns ``(x_train_std, *others_std, (mean, std))``: the test set is
-    transformed with the training statistics, never its own.
+    transformed with the training statistics, never its own. A pixel whose
+    training std is below ``eps`` (MNIST has 67 that are always 0 in training)
+    gets std 1: it is only centred, so a test image that lights it up does not
+    explode to ~1e6.
     """
     x_train = np.asarray(x_train, dtype=np.float32)
     mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0) + eps
+    std = x_train.std(axis=0)
+    std = np.where(std < eps, np.float32(1), std)
     out = [(np.asarray(x, dtype=np.float32) - mean) / std for x in (x_train, *others)]
     return (*out, (mean, std))
 

@@ -17,7 +17,6 @@ def quiet_tensorflow():
     Returns the ``tensorflow`` module.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     for module in ("tensorflow", "keras", "absl", "tensorboard"):
