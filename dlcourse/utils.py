@@ -1,8 +1,10 @@
 """Small utilities every notebook uses: quiet TensorFlow, seeds, a timer."""
 
+import contextlib
 import logging
 import os
 import random
+import sys
 import time
 import warnings
 
@@ -22,12 +24,35 @@ def quiet_tensorflow():
     for module in ("tensorflow", "keras", "absl", "tensorboard"):
         warnings.filterwarnings("ignore", module=module)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    import tensorflow as tf
+    with _stderr_to_devnull():
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.constant(0.0) + 0.0  # loads the kernels, which log once more
 
     tf.get_logger().setLevel(logging.ERROR)
     tf.autograph.set_verbosity(0)
     logging.getLogger("absl").setLevel(logging.ERROR)
     return tf
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """Point file descriptor 2 at /dev/null for a moment.
+
+    TensorFlow's C++ start-up messages ("oneDNN custom operations are on",
+    written by absl before TF_CPP_MIN_LOG_LEVEL applies) bypass Python, and
+    Jupyter kernels forward that descriptor into the cell's output.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def set_seed(seed=0):
