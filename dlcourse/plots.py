@@ -13,7 +13,8 @@ import numpy as np
 def _grid(n, ncols, cell=1.2, title=None):
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4),
+    # each row gets room for its titles above the images (else they overlap the row above)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, (cell + 0.3) * nrows + 0.4),
                              squeeze=False)
     for ax in axes.flat[n:]:
         ax.remove()

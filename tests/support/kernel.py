@@ -84,8 +84,12 @@ class LiveKernel:
         try:
             return [self.run(code) for code in codes]
         finally:
-            self.run("__g__ = globals(); __s__ = __g__['__dlc_saved__']\n"
-                     "__g__.clear(); __g__.update(__s__)")
+            # A function keeps its locals through clear(); names at the top level would not.
+            self.run("def __dlc_restore__(g=globals()):\n"
+                     "    saved = g['__dlc_saved__']\n"
+                     "    g.clear()\n"
+                     "    g.update(saved)\n"
+                     "__dlc_restore__()")
 
     def close(self):
         self.kc.stop_channels()
