@@ -13,7 +13,6 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 if "DLCOURSE_DATA" not in os.environ and SHARED_MNIST.is_file():
     os.environ["DLCOURSE_DATA"] = str(SHARED_MNIST)
-os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 

@@ -1,6 +1,6 @@
 """Every plot function on real MNIST returns a Figure with the expected axes and titles.
 
-Headless: conftest.py sets MPLBACKEND=Agg.
+Headless: the Agg backend, whatever the environment says.
 """
 
 import keras
@@ -19,6 +19,7 @@ def mnist():
 
 @pytest.fixture(autouse=True)
 def close_figures():
+    plt.switch_backend("Agg")
     yield
     plt.close("all")
 
