@@ -151,6 +151,7 @@ def LiveCurves(metrics=("loss", "accuracy"), title="Training curves"):  # noqa: 
                 self.figure = plt.figure(figsize=(5 * len(shown), 3.6))
             _draw_curves(self.figure, self.history, shown)
             self.figure.suptitle(f"{title} (epoch {epoch + 1})")
+            self.figure.tight_layout()  # again, now that the title takes room
             if self._handle is None:
                 self._handle = display(self.figure, display_id=True)
             else:
