@@ -2,6 +2,7 @@
 
     python -m benchmarks            # the full run (about 40 minutes on 2 cores)
     python -m benchmarks --quick    # every section, tiny sizes (a couple of minutes)
+    python -m benchmarks --only conv  # one section; the report keeps the others' last results
 """
 
 import argparse
@@ -25,14 +26,18 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "BENCHMARKS.md")
     args = parser.parse_args(argv)
     charts = args.out.parent / "charts"
+    sections = args.out.parent / "sections"  # each section's Markdown, kept between runs
     charts.mkdir(parents=True, exist_ok=True)
-    parts = []
+    sections.mkdir(exist_ok=True)
     for name in args.only or SECTIONS:
         module = importlib.import_module(f"benchmarks.{name}")
         kwargs = {"root": ROOT} if "root" in inspect.signature(module.run).parameters else {}
         start = time.perf_counter()
-        parts.append(module.run(args.quick, charts, **kwargs))
+        text = module.run(args.quick, charts, **kwargs)
+        (sections / f"{name}.md").write_text(text)
         print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    parts = [(sections / f"{n}.md").read_text() for n in SECTIONS
+             if (sections / f"{n}.md").exists()]
     header = [
         "# Benchmarks" + (" (quick mode: tiny sizes, not the real figures)" if args.quick else ""),
         f"Written by `python -m benchmarks{' --quick' if args.quick else ''}` on "
