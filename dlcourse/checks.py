@@ -5,21 +5,41 @@ error against a trusted reference). They hold no answers: the reference
 values are computed in the test cells, with TensorFlow or a closed form.
 
 The functions keep their own references to the NumPy routines they use, taken
-when this module is imported (before any student code runs), so a notebook
-that later replaces ``np.allclose`` or ``np.abs`` cannot change their verdict.
+when this module is imported (before any student code runs), and use only
+ufuncs and C-level routines that do not look anything up in ``numpy`` when
+they run, so a notebook that later replaces ``np.allclose``, ``np.abs`` or
+``np.maximum`` cannot change their verdict. Results are compared as numbers:
+an object that claims to equal everything (a custom ``__eq__``) is refused.
 """
 
 import math
+import numbers
 
 import numpy as _np
 
 _asarray = _np.asarray
 _abs = _np.abs
-_max = _np.max
 _maximum = _np.maximum
+_max_reduce = _np.maximum.reduce
+_and_reduce = _np.logical_and.reduce
+_equal = _np.equal
 _isfinite = _np.isfinite
-_all = _np.all
-_array_equal = _np.array_equal
+_generic = _np.generic
+_object = _np.dtype(object)
+_PLAIN = (numbers.Number, str, bytes, _generic)
+
+
+def _max(a):
+    return _max_reduce(a, axis=None)
+
+
+def _all(a):
+    return _and_reduce(a, axis=None)
+
+
+def _plain(x):
+    """True for values whose ``==`` cannot be faked: numbers, strings, NumPy scalars."""
+    return type(x).__module__ in ("builtins", "numpy") and isinstance(x, _PLAIN)
 
 
 def _to_numpy(x):
@@ -67,14 +87,23 @@ def assert_equal(actual, expected, name="result"):
     compare element by element (a tuple equals a list with the same items);
     anything else compares with ``==``.
     """
+    if not _equal_values(actual, expected):
+        raise AssertionError(f"{name}: expected {expected!r}, got {actual!r}")
+
+
+def _equal_values(actual, expected):
     if hasattr(expected, "shape") or hasattr(actual, "shape"):
         a, e = _to_numpy(actual), _to_numpy(expected)
-        ok = a.shape == e.shape and bool(_array_equal(a, e))
-    elif isinstance(expected, (list, tuple)):
-        ok = isinstance(actual, (list, tuple)) and list(actual) == list(expected)
-    else:
-        ok = type(actual) is not bool and actual == expected if expected is not None else (
-            actual is None
-        )
-    if not ok:
-        raise AssertionError(f"{name}: expected {expected!r}, got {actual!r}")
+        if a.dtype == _object and e.dtype != _object:
+            return False
+        return a.shape == e.shape and (a.size == 0 or bool(_all(_equal(a, e))))
+    if isinstance(expected, (list, tuple)):
+        return (isinstance(actual, (list, tuple)) and len(actual) == len(expected)
+                and all(_equal_values(x, y) for x, y in zip(actual, expected, strict=True)))
+    if expected is None:
+        return actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(actual) is type(expected) and actual == expected
+    if _plain(expected) and not _plain(actual):
+        return False
+    return bool(expected == actual)

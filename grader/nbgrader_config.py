@@ -29,3 +29,52 @@ c.ClearOutput.enabled = True
 # Training cells need more than nbgrader's default 30 s per cell.
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
+
+# --- Instructor pipeline (`python -m grader ...`, see README "Instructors") ---------------
+# nbgrader's own commands and the formgrader use these too. Autograde runs through the
+# course's hardened preprocessors (grader/*.py): broken and hostile submissions end with
+# a score and a stated reason, never a hang.
+c.Autograde.sanitize_preprocessors = [
+    "grader.sanitize.InspectSubmission",  # notes what the student changed
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",  # a copied cell: the last copy counts
+    "grader.sanitize.RestoreCells",  # only released metadata; deleted cells put back
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",  # tests and read-only cells from the gradebook
+    "grader.scan.ScanStudentCode",  # code that tampers with the tests
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "grader.execute.GuardedExecute",  # time, memory and output limits; runtime probe
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "grader.verdict.ApplyVerdict",  # tampering: the notebook scores zero, with the reason
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Limits per unit, in seconds: each 5-10 times what the solution needs on 2 busy cores
+# (the first cell imports TensorFlow; 03 and 06 train). Other units: 600 s a cell, 3600 in all.
+c.GuardedExecute.cell_timeouts = {
+    "01_tensors": 120, "02_graphs": 120, "03_fully_connected": 300,
+    "04_convolution": 120, "05_shapes_and_parameters": 120, "06_pooling_and_lenet": 600,
+}
+c.GuardedExecute.notebook_timeouts = {
+    "01_tensors": 600, "02_graphs": 600, "03_fully_connected": 900,
+    "04_convolution": 600, "05_shapes_and_parameters": 600, "06_pooling_and_lenet": 1800,
+}
+c.LimitedKernelManager.memory_limit_mb = 6144  # per grading kernel (TensorFlow needs ~2.5 GB)
+
+# Feedback shows each test's score and message, never the hidden tests (nbgrader #917).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.hide.HideHiddenTests",
+    "grader.hide.SummaryCell",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+# LMS exports: one zip, folder or notebook per student in grader/incoming/UNIT/archive.
+c.ZipCollectApp.downloaded_directory = "grader/incoming"
+c.ZipCollectApp.extractor_plugin = "grader.zipcollect.SubmissionExtractor"
+c.ZipCollectApp.collector_plugin = "grader.zipcollect.SubmissionCollector"
+c.ExportApp.plugin_class = "grader.export.GradesCsv"

@@ -32,7 +32,9 @@ class ScratchCourse:
     comes from ``grader/nbgrader_config.py``.
     """
 
-    def __init__(self, root, units):
+    def __init__(self, root, units, source=SOLUTIONS, config=""):
+        """``source``: where the units' folders come from; ``config``: extra lines
+        of nbgrader configuration (``c.X.y = ...``) for this scratch course."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db = self.root / "gradebook.db"
@@ -41,10 +43,22 @@ class ScratchCourse:
             f"load_subconfig({str(GRADER / 'nbgrader_config.py')!r})\n"
             f"c.CourseDirectory.root = {str(self.root)!r}\n"
             f"c.CourseDirectory.db_url = 'sqlite:///{self.db}'\n"
+            + config
         )
         for unit in units:
-            shutil.copytree(SOLUTIONS / unit, self.root / "solutions" / unit)
+            shutil.copytree(Path(source) / unit, self.root / "solutions" / unit)
             nbgrader("generate_assignment", unit, "--force", cwd=self.root)
+
+    def grader(self, *args, timeout=1800, check=True):
+        """Run ``python -m grader ARGS`` on this course; fail the test if it fails."""
+        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader", "--root", str(self.root), *args], cwd=self.root,
+            env=env, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"grader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
 
     def exercise(self, unit):
         """The student notebook nbgrader generated here for ``unit``."""

@@ -1,0 +1,168 @@
+"""The instructor's commands: ``python -m grader generate|collect|autograde|feedback|export``.
+
+Run them from the repository root (or pass ``--root`` to another nbgrader
+course folder). Each is a thin layer over nbgrader; see the module of the
+same name for what it does.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .course import Course
+
+
+def _generate(course, args):
+    from . import generate
+
+    units = args.units or course.units()
+    if args.check:
+        stale = {u: generate.stale(course, u) for u in units}
+        for unit, files in stale.items():
+            print(f"{unit}: " + ("up to date" if not files else "STALE: " + ", ".join(files)))
+        if any(stale.values()):
+            print("Regenerate with `python -m grader generate UNIT` and commit exercises/.")
+            return 1
+        return 0
+    for unit in units:
+        print(f"{unit}: wrote {generate.generate(course, unit)}")
+    return 0
+
+
+def _collect(course, args):
+    from . import collect
+
+    if args.exchange:
+        report = collect.from_exchange(course, args.unit, args.exchange_root)
+    else:
+        report = collect.from_lms(course, args.unit, args.source, args.student_regexp)
+    students = report["students"]
+    print(f"{args.unit}: {len(students)} submission(s) collected into "
+          f"{course.folder('submitted')}")
+    for student, record in students.items():
+        what = record["notebook"] or "no notebook"
+        print(f"  {student:24s} {record['status']:10s} {what}")
+        for note in record["notes"]:
+            print(f"  {'':24s} [{note['severity']}] {note['text']}")
+    for skip in report["skipped"]:
+        print(f"  skipped {skip['entry']}: {skip['reason']}")
+    return 0
+
+
+def _autograde(course, args):
+    from .autograde import autograde
+
+    if args.data:
+        os.environ["DLCOURSE_DATA"] = str(Path(args.data).resolve())
+    elif "DLCOURSE_DATA" not in os.environ:
+        print("warning: DLCOURSE_DATA is not set; notebooks that load MNIST will look for it "
+              "in the Keras cache (use --data PATH)", file=sys.stderr)
+    overrides = {}
+    for option, section, key in ((args.cell_timeout, "GuardedExecute", "cell_timeouts"),
+                                 (args.notebook_timeout, "GuardedExecute", "notebook_timeouts")):
+        if option:
+            current = dict(course.config[section].get(key, {}))
+            current[args.unit] = option
+            overrides.setdefault(section, {})[key] = current
+    if args.memory_mb:
+        overrides.setdefault("LimitedKernelManager", {})["memory_limit_mb"] = args.memory_mb
+    outcomes = autograde(course, args.unit, workers=args.workers,
+                         students=args.student or None, overrides=overrides)
+    counts = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    review = [o for o in outcomes if any(n["severity"] != "info" for n in o.notes)]
+    print(f"{args.unit}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) +
+          f"; {len(review)} to look at (grader/reports/{args.unit}/status.json)")
+    for outcome in review:
+        for note in outcome.notes:
+            if note["severity"] != "info":
+                print(f"  {outcome.student:24s} [{note['severity']}] {note['text']}")
+    return 1 if counts.get("error") else 0
+
+
+def _feedback(course, args):
+    from .feedback import feedback
+
+    pages, errors = feedback(course, args.unit, args.student or None)
+    print(f"{args.unit}: {len(pages)} feedback page(s) in {course.folder('feedback')}")
+    for student, error in errors:
+        print(f"  {student}: feedback failed: {' '.join(error)}")
+    return 1 if errors else 0
+
+
+def _export(course, args):
+    from .summary import summarize
+
+    summary = summarize(course, args.to, args.units or None)
+    out = Path(args.to or course.reports)
+    print(f"grades.csv, summary.md, summary.json and totals.png written to {out}")
+    print(f"{len(summary['totals'])} students; {len(summary['review'])} submission(s) "
+          "need a human look (see summary.md)")
+    return 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", help="the course folder (default: the current folder)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="solutions/ -> exercises/ (or check they agree)")
+    g.add_argument("units", nargs="*", help="units to generate (default: all)")
+    g.add_argument("--check", action="store_true",
+                   help="change nothing; fail if exercises/ differs from what nbgrader generates")
+    g.set_defaults(run=_generate)
+
+    c = sub.add_parser("collect", help="take submissions from an LMS export or the exchange")
+    c.add_argument("unit")
+    c.add_argument("--from", dest="source",
+                   help="LMS export: a folder or a zip of per-student zips/folders/notebooks "
+                        "(default: what is already in grader/incoming/UNIT/archive)")
+    c.add_argument("--exchange", action="store_true", help="collect from nbgrader's exchange")
+    c.add_argument("--exchange-root", help="the exchange folder (default: nbgrader's)")
+    c.add_argument("--student-regexp",
+                   help="regular expression with a group student_id, applied to entry names")
+    c.set_defaults(run=_collect)
+
+    a = sub.add_parser("autograde", help="grade every collected submission, in parallel")
+    a.add_argument("unit")
+    a.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: the number of cores)")
+    a.add_argument("--student", action="append", help="only this student (repeatable)")
+    a.add_argument("--data", help="MNIST file or folder for the kernels (sets DLCOURSE_DATA)")
+    a.add_argument("--cell-timeout", type=int, help="seconds per cell (overrides the config)")
+    a.add_argument("--notebook-timeout", type=int, help="seconds per notebook")
+    a.add_argument("--memory-mb", type=int, help="memory limit of each kernel, MiB")
+    a.set_defaults(run=_autograde)
+
+    f = sub.add_parser("feedback", help="per-student HTML feedback without hidden tests")
+    f.add_argument("unit")
+    f.add_argument("--student", action="append", help="only this student (repeatable)")
+    f.set_defaults(run=_feedback)
+
+    e = sub.add_parser("export", help="grades.csv, summary and histogram")
+    e.add_argument("units", nargs="*", help="units to include (default: all)")
+    e.add_argument("--to", help="output folder (default: grader/reports)")
+    e.set_defaults(run=_export)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    # Kernels (and nbgrader's alembic) must come from this Python's environment.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    course = Course(args.root)
+    try:
+        return args.run(course, args)
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Bring submissions into ``grader/submitted/`` and register the students.
+
+Two sources, both through nbgrader:
+
+- an LMS export (a folder, or one bulk zip, holding one zip file, folder or
+  notebook per student): copied to ``grader/incoming/<unit>/archive/`` and
+  collected by nbgrader's ``zip_collect`` with the plugins of
+  ``grader.zipcollect``;
+- nbgrader's exchange: ``nbgrader collect --update``, after which every
+  submission folder is tidied the same way (the chosen notebook is renamed to
+  ``<unit>.ipynb``).
+
+A student whose submission holds no notebook still gets a (empty) submission
+folder, so that autograde records a zero with the reason. What was found,
+chosen and skipped is returned and kept in ``grader/reports/<unit>/collect.json``.
+"""
+
+import contextlib
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import CollectApp, ZipCollectApp
+
+from . import generate, gradebook, records, triage
+from .zipcollect import entry_name, safe_unzip
+
+
+@contextlib.contextmanager
+def _in(folder):
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _run(app_class, argv, root):
+    """Run an nbgrader app in this process from the course root; return the app."""
+    app = app_class()
+    with _in(root):
+        try:
+            app.initialize(argv)
+            app.start()
+        except SystemExit as exc:
+            if exc.code:
+                raise RuntimeError(f"nbgrader {app.name} failed (see the log above)") from None
+    return app
+
+
+def stage(source, archive):
+    """Fill ``archive`` with the LMS export at ``source`` (a folder or a bulk zip);
+    return the problems met (members skipped)."""
+    source = Path(source)
+    shutil.rmtree(archive, ignore_errors=True)
+    archive.mkdir(parents=True)
+    if source.is_dir():
+        for entry in source.iterdir():
+            target = archive / entry.name
+            if entry.is_dir():
+                shutil.copytree(entry, target, symlinks=True)
+            elif entry.is_file():
+                shutil.copy(entry, target)
+    elif zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as zf:
+            inner = [i for i in zf.infolist() if i.filename.lower().endswith(".zip")]
+        if inner:  # a zip of per-student zips: unpack those, keep their names
+            with zipfile.ZipFile(source) as zf:
+                for info in inner:
+                    name = Path(info.filename).name
+                    with zf.open(info) as src, open(archive / name, "wb") as out:
+                        shutil.copyfileobj(src, out)
+        return safe_unzip(source, archive, 2**31, 100_000, folders=True)
+    else:
+        raise FileNotFoundError(f"{source} is neither a folder nor a zip file")
+    return []
+
+
+def from_lms(course, unit, source=None, student_regexp=None):
+    """Collect ``unit`` from an LMS export; return {student: record}."""
+    if not gradebook.has_assignment(course.db_url, unit):
+        generate.register(course, unit)
+    base = course.incoming / unit
+    skipped = []
+    if source is not None:
+        skipped = [{"entry": str(source), "reason": p} for p in stage(source, base / "archive")]
+    argv = [unit, "--force", "--log-level=ERROR",
+            f"--ZipCollectApp.downloaded_directory={os.path.relpath(course.incoming, course.root)}",
+            "--ZipCollectApp.extractor_plugin=grader.zipcollect.SubmissionExtractor",
+            "--ZipCollectApp.collector_plugin=grader.zipcollect.SubmissionCollector"]
+    if student_regexp:
+        argv.append(f"--SubmissionCollector.student_regexp={student_regexp}")
+    app = _run(ZipCollectApp, argv, course.root)
+    extractor, collector = app.extractor_plugin_inst, app.collector_plugin_inst
+    extracted = base / "extracted"
+    decisions = getattr(collector, "decisions", None)
+    if decisions is None:
+        decisions = collector.decide(str(extracted)) if extracted.is_dir() else {}
+    problems = getattr(extractor, "problems", {})
+    collected = {}
+    for student, (chosen, status, found, entries) in sorted(decisions.items()):
+        notes = [{"severity": s, "kind": "collect", "text": t} for s, t in found]
+        for entry in entries:
+            for name, issues in problems.items():
+                if entry == entry_name(name):
+                    notes += [{"severity": "review", "kind": "collect",
+                               "text": f"{name} {issue}"} for issue in issues]
+        if chosen is None:
+            course.folder("submitted", student, unit).mkdir(parents=True, exist_ok=True)
+        collected[student] = {"source": ", ".join(entries), "status": status,
+                              "notebook": chosen.name if chosen else None, "notes": notes}
+    skipped += [{"entry": e, "reason": "no student id in its name (student_regexp)"}
+                for e in getattr(collector, "unknown", [])]
+    return _finish(course, unit, collected, skipped)
+
+
+def from_exchange(course, unit, exchange_root=None):
+    """Collect ``unit`` from nbgrader's exchange; return {student: record}."""
+    if not gradebook.has_assignment(course.db_url, unit):
+        generate.register(course, unit)
+    argv = [unit, "--update", "--log-level=WARN"]
+    if exchange_root:
+        argv.append(f"--Exchange.root={exchange_root}")
+    before = {s: _mtime(course, unit, s) for s in course.submitted_students(unit)}
+    _run(CollectApp, argv, course.root)
+    collected = {}
+    expected = triage.grade_ids(course.folder("release", unit=unit), unit)
+    for student in course.submitted_students(unit):
+        if before.get(student) == _mtime(course, unit, student):
+            continue  # not (re)collected this time
+        collected[student] = tidy(course.folder("submitted", student, unit), unit, expected)
+    return _finish(course, unit, collected, [])
+
+
+def _mtime(course, unit, student):
+    folder = course.folder("submitted", student, unit)
+    stamp = folder / "timestamp.txt"
+    return stamp.read_text() if stamp.is_file() else None
+
+
+def tidy(folder, unit, expected=()):
+    """Make the chosen notebook of a submission folder ``<unit>.ipynb``; return its record."""
+    name = f"{unit}.ipynb"
+    chosen, status, found = triage.choose(triage.candidates(folder), name, expected)
+    target = Path(folder) / name
+    if chosen is not None and chosen != target:
+        if target.exists():
+            target.rename(target.with_name(name + ".not-graded"))
+        chosen.rename(target)
+    return {"source": "exchange", "status": status, "notebook": chosen.name if chosen else None,
+            "notes": [{"severity": s, "kind": "collect", "text": t} for s, t in found]}
+
+
+def _finish(course, unit, found, skipped):
+    with Gradebook(course.db_url) as gb:
+        for student in found:
+            gb.update_or_create_student(student)
+    records.update(course.root, unit, "collect.json", found)
+    return {"students": found, "skipped": skipped}

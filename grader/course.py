@@ -1,0 +1,78 @@
+"""Where a course lives: its root, its nbgrader configuration and its folders.
+
+A course is any folder with an ``nbgrader_config.py`` (the repository root,
+or a scratch copy in the tests). Everything the commands do is relative to
+it, exactly like nbgrader's own commands run from that folder.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import Config, PyFileConfigLoader
+
+# Student ids become folder names and nbgrader glob patterns: keep them plain.
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+
+def load_config(root):
+    """The nbgrader configuration of the course at ``root`` (its nbgrader_config.py)."""
+    path = Path(root) / "nbgrader_config.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"{root} has no nbgrader_config.py: is it the course root?")
+    return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+
+class Course:
+    """The course at ``root`` (default: the current folder)."""
+
+    def __init__(self, root=None):
+        start = Path(root or os.getcwd()).resolve()
+        self.config = load_config(start)
+        if "root" not in self.config.CourseDirectory:
+            self.config.CourseDirectory.root = str(start)
+        self.root = Path(self.config.CourseDirectory.root).resolve()
+        self.coursedir = CourseDirectory(config=self.config)
+        self.db_url = self.coursedir.db_url
+
+    def coursedir_for(self, **overrides):
+        """A CourseDirectory with some settings changed (db_url, student_id, ...)."""
+        config = Config(self.config)
+        for key, value in overrides.items():
+            setattr(config.CourseDirectory, key, value)
+        return CourseDirectory(config=config)
+
+    def folder(self, kind, student=".", unit="."):
+        """The folder of ``kind`` ("source", "release", "submitted", "autograded",
+        "feedback") for a student and unit, as nbgrader lays them out."""
+        directory = getattr(self.coursedir, f"{kind}_directory")
+        return Path(self.coursedir.format_path(directory, student, unit)).resolve()
+
+    @property
+    def reports(self):
+        """Where the grader writes its own records and summaries: ``grader/reports``."""
+        return self.root / "grader" / "reports"
+
+    @property
+    def incoming(self):
+        """Where LMS downloads are unpacked by ``collect``: ``grader/incoming``."""
+        return self.root / "grader" / "incoming"
+
+    def units(self):
+        """Every unit: a folder in the source directory."""
+        source = self.folder("source")
+        return sorted(p.name for p in source.iterdir() if p.is_dir() and not
+                      p.name.startswith((".", "_")))
+
+    def submitted_students(self, unit):
+        """Students with a submission folder for ``unit``."""
+        base = self.folder("submitted")
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if (p / unit).is_dir())
+
+    def notebook_names(self, unit):
+        """The notebooks (without .ipynb) the unit's released version has."""
+        release = self.folder("release", unit=unit)
+        return sorted(p.stem for p in release.glob("*.ipynb")) or [unit]

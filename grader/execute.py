@@ -1,0 +1,241 @@
+"""nbgrader's ``Execute``, hardened for broken and hostile submissions.
+
+``GuardedExecute`` replaces ``Execute`` in the autograde pipeline. It runs
+the notebook the same way and adds:
+
+- limits: a per-cell timeout and a whole-notebook time limit, both sized per
+  unit (``cell_timeouts``/``notebook_timeouts``); a cell is interrupted at
+  whichever comes first, and cells after the notebook limit are not run;
+- kernels under memory and file-size limits (``grader.kernel``);
+- capped output: a cell that prints millions of lines keeps the first
+  ``max_stream_chars`` characters per stream (stderr stays stderr, so a test
+  cell that writes to it still scores zero) and ``max_display_outputs``
+  figures; the rest is dropped as it arrives, so nothing piles up in memory;
+- a dead kernel (``os._exit``, a crash, the memory limit) or one that ignores
+  the interrupt after a timeout ends the run cleanly: the cells left are
+  marked as not run (their tests score zero) and the reason is noted;
+- the runtime probe (``grader.probe``) after every cell, which notes any
+  student cell that replaced something the tests rely on.
+
+Everything it notices goes to the notebook's notes (``grader.notes``).
+"""
+
+import math
+import signal
+from queue import Empty
+from time import monotonic
+
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Dict, Integer
+
+from . import notes, probe
+from .kernel import LimitedKernelManager
+from .scan import bound_by, builtins_used, to_python
+
+label = notes.cell_label
+
+
+def error_output(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+def watched_names(nb):
+    """Names the read-only cells bind and builtins the tests call."""
+    names, tests = set(), []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not utils.is_locked(cell):
+            continue
+        tree = to_python(cell.source)
+        if tree is None:
+            continue
+        names.update(bound_by(tree))
+        if utils.is_grade(cell):
+            tests.append(tree)
+    return names | builtins_used(tests)
+
+
+class GuardedExecute(Execute):
+    """Execute with time, memory and output limits and an integrity probe."""
+
+    cell_timeouts = Dict({}, help="Seconds per cell, by unit (others: `timeout`).").tag(config=True)
+    notebook_timeouts = Dict({}, help="Seconds per notebook, by unit.").tag(config=True)
+    notebook_timeout = Integer(3600, help="Seconds per notebook for other units.").tag(config=True)
+    max_stream_chars = Integer(100_000, help="Characters kept per stream, cell").tag(config=True)
+    max_display_outputs = Integer(50, help="Rich outputs (figures) kept per cell.").tag(config=True)
+    runtime_probe = Bool(True, help="Check after every cell what it replaced.").tag(config=True)
+    probe_timeout = Integer(60, help="Seconds to wait for a probe.").tag(config=True)
+    ping_timeout = Integer(10, help="Seconds an interrupted kernel has to answer.").tag(
+        config=True)
+    iopub_timeout = Integer(10).tag(config=True)
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", LimitedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    # --- the run ---------------------------------------------------------------------
+    def preprocess(self, nb, resources, km=None):
+        unit = resources.get("nbgrader", {}).get("assignment", "")
+        self._cell_limit = int(self.cell_timeouts.get(unit, self.timeout))
+        self._notebook_limit = int(self.notebook_timeouts.get(unit, self.notebook_timeout))
+        self._deadline = monotonic() + self._notebook_limit
+        self._stopped = None
+        self._fingerprint = None
+        self._watched = watched_names(nb)
+        self._budget = {}
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._stopped is None and monotonic() >= self._deadline:
+            self._stop(f"the notebook used up its time limit of {self._notebook_limit} s "
+                       f"before {label(cell, index)}")
+        if self._stopped is not None:
+            cell.outputs = [error_output("CellNotRun", f"not run: {self._stopped}")]
+            return cell, resources
+        if self.runtime_probe and self._fingerprint is None:
+            self._fingerprint = self._probe()
+        self._budget[index] = {"stdout": self.max_stream_chars, "stderr": self.max_stream_chars,
+                               "display": self.max_display_outputs, "dropped": 0}
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            reason = self._death()
+            cell.outputs.append(error_output("DeadKernelError", reason))
+            self._stop(f"{reason} while running {label(cell, index)}")
+            return cell, resources
+        except CellTimeoutError:
+            self._kill()
+            cell.outputs.append(error_output("CellTimeoutError", "the kernel stopped responding"))
+            self._stop(f"the kernel stopped responding in {label(cell, index)}")
+            return cell, resources
+        self._after(cell, index)
+        return cell, resources
+
+    def _get_timeout(self, cell):
+        if cell is None or not hasattr(self, "_deadline"):
+            return super()._get_timeout(cell)
+        left = math.ceil(self._deadline - monotonic())
+        self._last_timeout = max(1, min(self._cell_limit, left))
+        return self._last_timeout
+
+    def _stop(self, reason):
+        self._stopped = reason
+        notes.add(self.nb, "review", "stopped", f"grading stopped: {reason}; "
+                  "the cells after it were not run and their tests score zero")
+
+    def _after(self, cell, index):
+        names = {o.get("ename") for o in cell.outputs if o.get("output_type") == "error"}
+        where = label(cell, index)
+        dropped = self._budget.get(index, {}).get("dropped", 0)
+        if dropped:
+            notes.add(self.nb, "info", "output", f"{where} printed too much; "
+                      f"{dropped} characters or outputs were dropped")
+        if "MemoryError" in names:
+            notes.add(self.nb, "review", "memory", f"{where} ran out of memory "
+                      f"(the limit is {self._memory_limit()} MiB)")
+        timed_out = "CellTimeoutError" in names
+        if timed_out:
+            limit = getattr(self, "_last_timeout", self._cell_limit)
+            notes.add(self.nb, "review", "timeout", f"{where} ran longer than {limit} s "
+                      "and was interrupted")
+            if not self._ping(self.ping_timeout):
+                self._kill()
+                self._stop(f"the kernel did not stop when {where} was interrupted")
+                return
+        if self.runtime_probe:
+            after = self._probe()
+            if after is None:
+                if not self._ping(self.ping_timeout):
+                    self._kill()
+                    self._stop(f"the kernel stopped responding after {where}")
+                elif not utils.is_locked(cell):
+                    notes.add(self.nb, "zero", "tampering",
+                              f"{where} broke the grader's integrity check")
+                return
+            if self._fingerprint is not None and not utils.is_locked(cell):
+                for key, severity in probe.changes(self._fingerprint, after):
+                    notes.add(self.nb, severity, "tampering", f"{where} {probe.describe(key)}")
+            self._fingerprint = after
+
+    # --- talking to the kernel outside the notebook's cells -------------------------------
+    async def _async_silent(self, code, expressions=None, timeout=None):
+        msg_id = await ensure_async(self.kc.execute(
+            code, silent=True, store_history=False, user_expressions=expressions or {},
+            allow_stdin=False))
+        deadline = monotonic() + (timeout or self.probe_timeout)
+        while (remaining := deadline - monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=remaining))
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    def _probe(self):
+        if self.kc is None:
+            return None
+        reply = run_sync(self._async_silent)(*probe.request(self._watched))
+        return probe.parse(reply) if reply else None
+
+    def _ping(self, timeout=None):
+        return self.kc is not None and run_sync(self._async_silent)("pass", None,
+                                                                     timeout) is not None
+
+    def _kill(self):
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception as exc:  # the kernel may be gone already
+            self.log.warning("Could not shut the kernel down: %s", exc)
+
+    def _memory_limit(self):
+        return getattr(self.km, "memory_limit_mb", "no")
+
+    def _death(self):
+        code = None
+        try:
+            code = self.km.provisioner.process.poll()
+        except AttributeError:
+            pass
+        if code is None:
+            return "the kernel died"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return (f"the kernel was killed by {name} (it may have hit its "
+                    f"{self._memory_limit()} MiB memory limit)")
+        return f"the kernel exited with status {code}"
+
+    # --- capped output ---------------------------------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):
+        budget = self._budget.get(cell_index) if hasattr(self, "_budget") else None
+        if budget is None:
+            return super().output(outs, msg, display_id, cell_index)
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            name = content.get("name", "stdout")
+            text = content.get("text", "")
+            left = budget.get(name, 0)
+            if left <= 0:
+                budget["dropped"] += len(text)
+                return None
+            if len(text) > left:
+                budget["dropped"] += len(text) - left
+                msg = {**msg, "content": {**content, "text": text[:left] +
+                                          "\n... output truncated by the grader ...\n"}}
+            budget[name] = left - len(text)
+        elif kind in ("display_data", "execute_result", "update_display_data"):
+            if budget["display"] <= 0:
+                budget["dropped"] += 1
+                return None
+            budget["display"] -= 1
+        return super().output(outs, msg, display_id, cell_index)

@@ -1,0 +1,74 @@
+"""One autograde worker: grades submissions into private copies of the gradebook.
+
+Each task copies the gradebook snapshot the owner took before the run,
+runs nbgrader's own ``Autograde`` converter (with the course's configuration,
+so the same preprocessors as ``nbgrader autograde``) for one student against
+that copy, reads back what it wrote, deletes the copy and returns the data.
+Only the owner process ever writes the course gradebook.
+
+Workers send their logs (and their kernels' stderr) to a log file, so that
+the terminal shows only the owner's progress bar.
+"""
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.converters import Autograde
+from nbgrader.utils import capture_log
+
+from . import gradebook, notes
+from .course import Course
+
+_course = None
+
+
+def start(root, log_path, overrides):
+    """Process initializer: load the course once, route output to ``log_path``."""
+    global _course
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    logger = logging.getLogger("traitlets")
+    logger.setLevel(logging.INFO)
+    logger.handlers[:] = [logging.StreamHandler(sys.stderr)]
+    logger.propagate = False
+    _course = Course(root)
+    for section, values in overrides.items():
+        for key, value in values.items():
+            getattr(_course.config, section)[key] = value
+
+
+def grade(unit, student, snapshot, scratch_dir):
+    """Autograde ``student``'s submission of ``unit``; return what to merge."""
+    scratch = Path(scratch_dir) / f"{student}.db"
+    shutil.copyfile(snapshot, scratch)
+    url = f"sqlite:///{scratch}"
+    try:
+        coursedir = _course.coursedir_for(db_url=url, assignment_id=unit, student_id=student)
+        converter = Autograde(coursedir=coursedir, config=coursedir.config)
+        converter.force = True
+        converter.create_student = True
+        result = capture_log(converter)
+        out = {"student": student, "ok": result["success"], "error": result.get("error"),
+               "data": None, "notes": read_notes(_course, unit, student)}
+        if result["success"]:
+            out["data"] = gradebook.extract(url, unit, student)
+        return out
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def read_notes(course, unit, student):
+    """The notes of every autograded notebook of the submission."""
+    found = []
+    for path in sorted(course.folder("autograded", student, unit).glob("*.ipynb")):
+        try:
+            found.extend(notes.get(nbformat.read(str(path), as_version=4)))
+        except Exception as exc:  # an unreadable output is itself worth a note
+            found.append({"severity": "review", "kind": "grader",
+                          "text": f"cannot read {path.name}: {exc}"})
+    return found

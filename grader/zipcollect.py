@@ -1,0 +1,153 @@
+"""Plugins for nbgrader's ``zip_collect``: one LMS export entry = one student.
+
+LMS exports hold one entry per student: a zip file, a folder, or a loose
+notebook. ``SubmissionExtractor`` unpacks each entry into its own folder
+under ``extracted/`` (zip members are checked: no absolute or ``..`` paths,
+no links, bounded sizes; only notebooks are taken) and writes down the
+entries it could not read. ``SubmissionCollector`` maps an entry's name to a
+student id (``student_regexp``) and, among all the notebooks of that student,
+lets ``grader.triage.choose`` pick the one to grade, which nbgrader then
+copies to ``submitted/<student>/<unit>/<unit>.ipynb``. Everything else is
+skipped with a reason the ``collect`` command reports.
+"""
+
+import os
+import re
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
+from traitlets import Integer, Unicode
+
+from . import triage
+from .course import STUDENT_ID
+
+ARCHIVES = (".zip",)
+
+
+def entry_name(name):
+    """An export entry's name without its archive extension."""
+    for ext in ARCHIVES + (".ipynb",):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def safe_unzip(archive, dest, max_bytes, max_members, folders=False):
+    """Extract the notebooks of ``archive`` into ``dest``; return problems (strings).
+
+    With ``folders``, the folders of the other members are made too (empty), so
+    that a student whose folder holds no notebook is still seen."""
+    problems = []
+    with zipfile.ZipFile(archive) as zf:
+        members = zf.infolist()
+        if len(members) > max_members:
+            return [f"has {len(members)} files (more than {max_members})"]
+        total = 0
+        for info in members:
+            name = info.filename.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            unsafe = name.startswith("/") or ".." in parts or re.match(r"^[A-Za-z]:", name)
+            if info.is_dir() or not name.lower().endswith(".ipynb"):
+                folder = parts if info.is_dir() else parts[:-1]
+                if folders and not unsafe and folder:
+                    Path(dest, *folder).mkdir(parents=True, exist_ok=True)
+                continue
+            if unsafe:
+                problems.append(f"member {name!r} points outside the archive: skipped")
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                problems.append(f"member {name!r} is a link: skipped")
+                continue
+            total += info.file_size
+            if total > max_bytes:
+                problems.append(f"unpacks to more than {max_bytes // 2**20} MiB: stopped")
+                break
+            target = Path(dest, *parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+    return problems
+
+
+class SubmissionExtractor(ExtractorPlugin):
+    """Unpack every entry of the archive folder into ``extracted/<entry>/``."""
+
+    max_unpacked_mb = Integer(200, help="Largest unpacked size of one archive, MiB").tag(
+        config=True)
+    max_members = Integer(2000, help="Most files in one archive").tag(config=True)
+
+    def extract(self, archive_path, extracted_path):
+        self.problems = {}
+        for name in sorted(os.listdir(archive_path)):
+            if name.startswith(".") or name == "__MACOSX":
+                continue
+            src = Path(archive_path, name)
+            dest = Path(extracted_path, entry_name(name))
+            dest.mkdir(parents=True, exist_ok=True)
+            try:
+                if src.is_dir():
+                    shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True,
+                                    ignore=shutil.ignore_patterns(".*", "__MACOSX"))
+                elif name.lower().endswith(ARCHIVES):
+                    found = safe_unzip(src, dest, self.max_unpacked_mb * 2**20, self.max_members)
+                    if found:
+                        self.problems[name] = found
+                else:
+                    shutil.copy(src, dest / name)
+            except (OSError, zipfile.BadZipFile, ValueError) as exc:
+                self.problems.setdefault(name, []).append(f"cannot be unpacked ({exc})")
+
+
+class SubmissionCollector(FileNameCollectorPlugin):
+    """Map each extracted entry to a student and choose the one notebook to grade."""
+
+    student_regexp = Unicode(
+        r"(?P<student_id>.+)",
+        help="Applied to an entry's name (archive extension removed); its group "
+             "student_id is the student id. Moodle: r'(?P<student_id>.+?)_\\d+_assignsubmission'",
+    ).tag(config=True)
+
+    def student_id(self, entry):
+        match = re.match(self.student_regexp, entry)
+        if not match or not match.groupdict().get("student_id"):
+            return None
+        sid = re.sub(r"[^A-Za-z0-9_.@-]+", "_", match.group("student_id").strip()).strip("_.")
+        return sid if STUDENT_ID.match(sid) else None
+
+    def decide(self, extracted):
+        """{student: (chosen path or None, status, notes, entries)} for the whole folder."""
+        app = self.parent
+        unit = app.coursedir.assignment_id
+        expected = triage.grade_ids(app.coursedir.format_path(
+            app.coursedir.release_directory, ".", unit), unit)
+        entries = {}
+        self.unknown = []
+        for entry in sorted(os.listdir(extracted)):
+            sid = self.student_id(entry)
+            if sid is None:
+                self.unknown.append(entry)
+            else:
+                entries.setdefault(sid, []).append(entry)
+        decisions = {}
+        for sid, names in entries.items():
+            files = [f for n in names for f in triage.candidates(Path(extracted, n))]
+            chosen, status, notes = triage.choose(files, f"{unit}.ipynb", expected)
+            decisions[sid] = (chosen, status, notes, names)
+        return decisions
+
+    def collect(self, submitted_file):
+        app = self.parent
+        extracted = app._format_collect_path(app.extracted_directory)
+        if not hasattr(self, "decisions"):
+            self.decisions = self.decide(extracted)
+        entry = Path(submitted_file).relative_to(extracted).parts[0]
+        sid = self.student_id(entry)
+        if sid is None:
+            return None
+        chosen = self.decisions[sid][0]
+        if chosen is None or Path(submitted_file) != chosen:
+            return None
+        return {"student_id": sid, "file_id": f"{app.coursedir.assignment_id}.ipynb"}

@@ -1,0 +1,127 @@
+"""``python -m grader`` commands on a tiny fixture unit: generate, collect, zeros.
+
+The fixture unit (``fixtures/submissions/unit/00_fixture``) has three graded
+tasks and needs nothing but NumPy. Nothing here starts a kernel (the
+submissions that reach autograde cannot be graded, which is recorded at
+once), but every test runs several nbgrader commands, hence ``slow``.
+"""
+
+import zipfile
+
+import pytest
+from fixtures.submissions import build as b
+from fixtures.submissions.cases import RAW
+from nbgrader.api import Gradebook
+from support.grading import ScratchCourse, nbgrader
+from support.paths import FIXTURES
+
+from grader import gradebook
+
+UNIT = "00_fixture"
+UNITS = FIXTURES / "submissions" / "unit"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grader-commands")]
+
+
+@pytest.fixture()
+def course(tmp_path):
+    return ScratchCourse(tmp_path / "course", [UNIT], source=UNITS)
+
+
+def perfect(course):
+    return b.filled(b.read(UNITS / UNIT / f"{UNIT}.ipynb"), b.read(course.exercise(UNIT)))
+
+
+def submitted(course, student):
+    folder = course.root / "grader" / "submitted" / student / UNIT
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else None
+
+
+def test_generate_check_catches_a_stale_exercise(course):
+    before = course.db.stat().st_mtime
+    assert "up to date" in course.grader("generate", "--check").stdout
+    source = course.root / "solutions" / UNIT / f"{UNIT}.ipynb"
+    source.write_text(source.read_text().replace("Return 2 * x.", "Return twice x."))
+    stale = course.grader("generate", "--check", check=False)
+    assert stale.returncode == 1 and "STALE" in stale.stdout
+    assert course.db.stat().st_mtime == before  # the check touched nothing
+    course.grader("generate", UNIT)
+    assert "Return twice x." in course.exercise(UNIT).read_text()
+    assert course.grader("generate", "--check").returncode == 0
+
+
+def test_collect_from_a_bulk_lms_zip(course, tmp_path):
+    bulk = tmp_path / "moodle.zip"
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("work/00_fixture.ipynb", b.dumps(perfect(course)))
+    with zipfile.ZipFile(bulk, "w") as zf:
+        zf.writestr("Jane Doe_101_assignsubmission_file_/my work.ipynb", b.dumps(perfect(course)))
+        zf.writestr("John Roe_102_assignsubmission_file_/00_fixture.ipynb",
+                    (RAW / "not_json.ipynb").read_bytes())
+        zf.writestr("Ann Lee_103_assignsubmission_file_/notes.txt", "no notebook")
+        zf.write(inner, "Bo Chen_104_assignsubmission_file_.zip")
+        zf.writestr("broken_105_assignsubmission_file_.zip", b"not a zip at all")
+        zf.writestr("readme.ipynb", b.dumps(perfect(course)))
+    out = course.grader("collect", UNIT, "--from", str(bulk), "--student-regexp",
+                        r"(?P<student_id>.+?)_\d+_assignsubmission").stdout
+    assert submitted(course, "Jane_Doe") == [f"{UNIT}.ipynb"]
+    assert submitted(course, "Bo_Chen") == [f"{UNIT}.ipynb"]
+    assert submitted(course, "John_Roe") == [f"{UNIT}.ipynb"]  # kept; autograde says why
+    assert submitted(course, "Ann_Lee") == [] and submitted(course, "broken") == []
+    assert "was submitted as `my work.ipynb`" in out
+    assert "is not valid JSON" in out and "cannot be unpacked" in out
+    assert "skipped readme" in out
+    with Gradebook(f"sqlite:///{course.db}") as gb:
+        assert {s.id for s in gb.students} >= {"Jane_Doe", "John_Roe", "Ann_Lee", "Bo_Chen"}
+
+
+def test_collect_from_the_exchange(course, tmp_path):
+    exchange, cache = tmp_path / "exchange", tmp_path / "cache"
+    exchange.mkdir()
+    common = [f"--Exchange.root={exchange}", f"--Exchange.cache={cache}"]
+    nbgrader("release_assignment", UNIT, *common, cwd=course.root)
+    work = {"alice": {f"{UNIT}.ipynb": perfect(course)},
+            "bob": {"my copy.ipynb": perfect(course)},
+            "carol": {f"{UNIT}.ipynb": perfect(course), "scratch.ipynb": perfect(course)},
+            "dave": {}}
+    for student, files in work.items():
+        home = tmp_path / student / UNIT
+        home.mkdir(parents=True)
+        (home / "README.txt").write_text("hello")
+        for name, nb in files.items():
+            (home / name).write_bytes(b.dumps(nb))
+        nbgrader("submit", UNIT, "--student", student, "--course", "tensors-to-lenet", *common,
+                 cwd=tmp_path / student)
+    out = course.grader("collect", UNIT, "--exchange", "--exchange-root", str(exchange)).stdout
+    for student in ("alice", "bob", "carol"):
+        assert f"{UNIT}.ipynb" in submitted(course, student), out
+    assert "my copy.ipynb" not in submitted(course, "bob")
+    assert "2 notebooks submitted" in out and "dave" in out and "missing" in out
+
+
+def test_unreadable_submissions_get_a_stated_zero_without_a_kernel(course, tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "empty").mkdir()
+    (export / "empty" / f"{UNIT}.ipynb").write_bytes(b"")
+    (export / "garbled.ipynb").write_bytes((RAW / "not_json.ipynb").read_bytes())
+    with zipfile.ZipFile(export / "nothing.zip", "w") as zf:
+        zf.writestr("README.txt", "sorry")
+    course.grader("collect", UNIT, "--from", str(export))
+    out = course.grader("autograde", UNIT).stdout
+    assert "3 not graded" in out
+    with Gradebook(f"sqlite:///{course.db}") as gb:
+        for student in ("empty", "garbled", "nothing"):
+            sub = gb.find_submission(UNIT, student)
+            assert sub.score == 0 and sub.needs_manual_grade
+            assert all(c.auto_comment.startswith("Not graded:")
+                       for nb in sub.notebooks for c in nb.comments)
+    before = gradebook.dump(f"sqlite:///{course.db}")
+    course.grader("autograde", UNIT)
+    assert gradebook.dump(f"sqlite:///{course.db}") == before
+    course.grader("feedback", UNIT)
+    page = (course.root / "grader" / "feedback" / "garbled" / UNIT / f"{UNIT}.html").read_text()
+    assert "not valid JSON" in page and "Score: 0" in page
+    course.grader("export")
+    csv = (course.root / "grader" / "reports" / "grades.csv").read_text()
+    assert "nothing,00_fixture,not graded,0,6" in csv

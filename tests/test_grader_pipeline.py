@@ -1,0 +1,194 @@
+"""The instructor pipeline end to end on a real unit, with real nbgrader and kernels.
+
+One scratch course gets an LMS export holding every case of
+``fixtures/submissions/cases.py`` (zips, folders, loose notebooks, broken
+files), and the real commands run on it once: ``collect --from``,
+``autograde --workers 2``, ``feedback``, ``export``. The tests then check
+every case's gradebook entry and stated reason, the feedback, the CSV and the
+summary; that a second, sequential run by plain ``nbgrader autograde`` of a
+batch of submissions gives exactly the same gradebook; and that grading again
+changes nothing.
+"""
+
+import csv
+import html
+import re
+import shutil
+
+import nbformat
+import pytest
+from fixtures.submissions.cases import BATCH, BY_NAME, CASES, Unit, export_entry
+from nbgrader.api import Gradebook
+from support import paths
+from support.grading import ScratchCourse, nbgrader
+
+from grader import gradebook
+from grader.course import Course
+
+UNIT = "01_tensors"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("grader-pipeline"),
+    pytest.mark.skipif(not paths.solution(UNIT).is_file(), reason=f"{UNIT} is not written yet"),
+]
+# Generous per-cell limit: the set-up cell imports TensorFlow on a busy 2-core machine.
+CONFIG = f"""
+c.GuardedExecute.cell_timeouts = {{"{UNIT}": 60}}
+c.GuardedExecute.notebook_timeouts = {{"{UNIT}": 900}}
+c.LimitedKernelManager.memory_limit_mb = 3000
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    scratch = ScratchCourse(tmp_path_factory.mktemp("pipeline"), [UNIT], config=CONFIG)
+    unit = Unit(paths.solution(UNIT), scratch.exercise(UNIT))
+    export = scratch.root / "lms-export"
+    export.mkdir()
+    for case in CASES:
+        export_entry(case, unit, export)
+    collected = scratch.grader("collect", UNIT, "--from", str(export))
+    for case in CASES:  # files that only reach submitted/ through the exchange
+        for name, data in case.extra.items():
+            (scratch.root / "grader" / "submitted" / case.name / UNIT / name).write_bytes(data)
+    graded = scratch.grader("autograde", UNIT, "--workers", "2")
+    scratch.grader("feedback", UNIT)
+    scratch.grader("export", "--to", str(scratch.root / "out"))
+    return {"scratch": scratch, "unit": unit, "collect": collected.stdout,
+            "autograde": graded.stdout, "course": Course(scratch.root)}
+
+
+def scores(run, student):
+    with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
+        sub = gb.find_submission(UNIT, student)
+        return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
+
+
+def notes(run, student):
+    from grader import records
+
+    return records.status(run["course"], UNIT, student)["notes"]
+
+
+def hidden_lines():
+    """Lines of the hidden tests worth looking for (as test_units does)."""
+    secret = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+    found = set()
+    for cell in nbformat.read(paths.solution(UNIT), 4).cells:
+        for body in secret.findall(cell.source):
+            found.update(line.strip() for line in body.splitlines()
+                         if len(line.strip()) > 12 and not line.strip().startswith("#"))
+    assert found
+    return found
+
+
+def page_text(path):
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_collect_reports_every_submission(run):
+    for case in CASES:
+        assert case.name in run["collect"], f"{case.name} missing from the collect report"
+    assert "missing" in run["collect"] and "no notebook" in run["collect"]
+
+
+@pytest.mark.parametrize("name", [c.name for c in CASES])
+def test_every_case_ends_with_the_right_gradebook_entry(run, name):
+    case, unit = BY_NAME[name], run["unit"]
+    got = scores(run, name)
+    assert got == unit.expected(case), f"{name}: {notes(run, name)}"
+    found = notes(run, name)
+    text = " ".join(n["text"] for n in found)
+    assert case.note in text, f"{name}: expected a note about {case.note!r}, got {found}"
+    worst = next((s for s in ("zero", "review", "info") if any(n["severity"] == s
+                                                              for n in found)), None)
+    allowed = case.severity.split("|") if case.severity else [None]
+    assert worst in allowed, f"{name}: most serious note {worst}, expected {allowed}: {found}"
+
+
+def test_feedback_shows_messages_but_no_hidden_test(run):
+    folder = run["scratch"].root / "grader" / "feedback"
+    secrets = hidden_lines()
+    pages = sorted(folder.glob(f"*/{UNIT}/*.html"))
+    assert len(pages) == len(CASES)
+    for page in pages:
+        text = page_text(page)
+        leaked = [line for line in secrets if line in text]
+        assert leaked == [], f"{page}: hidden test lines leaked: {leaked[:3]}"
+    partly = page_text(folder / "partly_right" / UNIT / f"{UNIT}.html")
+    assert "NotImplementedError" in partly and "Your results" in partly
+    assert "passed" in partly
+    cheat = page_text(folder / "cheat_allclose" / UNIT / f"{UNIT}.html")
+    assert "Score set to zero" in cheat and "np.allclose" in cheat
+    broken = page_text(folder / "not_json" / UNIT / f"{UNIT}.html")
+    assert "not valid JSON" in broken and "Score: 0" in broken
+
+
+def test_a_zeroed_submission_says_why_in_the_gradebook(run):
+    with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
+        for name in ("cheat_allclose", "not_json", "missing"):
+            sub = gb.find_submission(UNIT, name)
+            comments = [c.auto_comment for nb in sub.notebooks for c in nb.comments]
+            assert sub.score == 0 and sub.needs_manual_grade
+            assert comments and all(c.startswith(("Score set to zero", "Not graded"))
+                                    for c in comments), comments
+
+
+def test_csv_matches_the_gradebook(run):
+    with open(run["scratch"].root / "out" / "grades.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    units = {r["student_id"]: r for r in rows if r["unit"] == UNIT}
+    totals = {r["student_id"]: r for r in rows if r["unit"] == "TOTAL"}
+    assert set(units) == set(totals) == {c.name for c in CASES}
+    with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
+        for sub in gb.assignment_submissions(UNIT):
+            row = units[sub.student_id]
+            assert float(row["score"]) == pytest.approx(sub.score)
+            assert float(row["max_score"]) == pytest.approx(sub.max_score)
+            assert float(totals[sub.student_id]["score"]) == pytest.approx(sub.score)
+            serious = [n for n in notes(run, sub.student_id) if n["severity"] != "info"]
+            assert (row["needs_review"] == "yes") == bool(serious)
+
+
+def test_summary_matches_the_gradebook(run):
+    import json
+
+    out = run["scratch"].root / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
+        subs = gb.assignment_submissions(UNIT)
+        for stat in summary["tests"][UNIT]:
+            got = [g.score for s in subs for nb in s.notebooks for g in nb.grades
+                   if g.name == stat["test"]]
+            assert stat["submissions"] == len(got) == len(CASES)
+            assert stat["mean"] == pytest.approx(sum(got) / len(got))
+            assert stat["failure_rate"] == pytest.approx(
+                sum(s < stat["max_score"] for s in got) / len(got))
+        assert summary["totals"] == pytest.approx({s.student_id: s.score for s in subs})
+    flagged = {r["student_id"] for r in summary["review"]}
+    expected = {c.name for c in CASES if any(n["severity"] != "info"
+                                             for n in notes(run, c.name))}
+    assert flagged == expected
+    assert (out / "totals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Needs a human look" in (out / "summary.md").read_text()
+
+
+def test_parallel_equals_a_sequential_nbgrader_run(run, tmp_path_factory):
+    assert len(BATCH) >= 12
+    sequential = ScratchCourse(tmp_path_factory.mktemp("sequential"), [UNIT], config=CONFIG)
+    for student in BATCH:
+        shutil.copytree(run["scratch"].root / "grader" / "submitted" / student / UNIT,
+                        sequential.root / "grader" / "submitted" / student / UNIT)
+    nbgrader("autograde", UNIT, "--force", cwd=sequential.root, timeout=3600)
+    parallel = gradebook.dump(f"sqlite:///{run['scratch'].db}", [UNIT])
+    alone = gradebook.dump(f"sqlite:///{sequential.db}", [UNIT])
+    assert set(alone) == {(s, UNIT) for s in BATCH}
+    assert {k: parallel[k] for k in alone} == alone
+
+
+def test_grading_again_changes_nothing(run):
+    before = gradebook.dump(f"sqlite:///{run['scratch'].db}")
+    again = ["os_exit", "cheat_hidden_patch", "missing", "not_json"]
+    args = [a for s in again for a in ("--student", s)]
+    run["scratch"].grader("autograde", UNIT, "--workers", "2", *args)
+    assert gradebook.dump(f"sqlite:///{run['scratch'].db}") == before
