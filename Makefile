@@ -9,9 +9,8 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 PORT ?= 8888
-UNITS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 
-.PHONY: lab test exercises lint clean-grader
+.PHONY: lab test exercises check-exercises grade lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,4 +33,15 @@ lint: $(STAMP)
 
 # Regenerate every student notebook in exercises/ from solutions/ (commit the result).
 exercises: $(STAMP)
-	for unit in $(UNITS); do $(BIN)/nbgrader generate_assignment $$unit --force || exit 1; done
+	$(BIN)/python -m grader generate
+
+check-exercises: $(STAMP)
+	$(BIN)/python -m grader generate --check
+
+# make grade UNIT=01_tensors FROM=~/Downloads/lms-export
+grade: $(STAMP)
+	test -n "$(UNIT)" || { echo "usage: make grade UNIT=NN_name [FROM=folder-or-zip]"; exit 2; }
+	$(BIN)/python -m grader collect $(UNIT) $(if $(FROM),--from $(FROM),--exchange)
+	$(BIN)/python -m grader autograde $(UNIT)
+	$(BIN)/python -m grader feedback $(UNIT)
+	$(BIN)/python -m grader export
