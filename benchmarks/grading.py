@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.machine import table
+from grader.course import write_scratch_config
 
 UNIT = "01_tensors"
 
@@ -35,11 +36,7 @@ def partly_right(solution, exercise):
 def make_course(root, repo, n):
     """A scratch course at ``root`` with ``n`` submissions of UNIT."""
     root.mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"load_subconfig({str(repo / 'grader' / 'nbgrader_config.py')!r})\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{root / 'gradebook.db'}'\n")
+    write_scratch_config(root)
     shutil.copytree(repo / "solutions" / UNIT, root / "solutions" / UNIT)
     grader(root, "generate", UNIT)
     solution = repo / "solutions" / UNIT / f"{UNIT}.ipynb"

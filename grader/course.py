@@ -16,6 +16,28 @@ from traitlets.config.loader import Config, PyFileConfigLoader
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
+COURSE_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
+
+
+def write_scratch_config(root, extra=""):
+    """Make ``root`` a course that uses this course's configuration.
+
+    Writes ``root/nbgrader_config.py``, which loads ``grader/nbgrader_config.py``
+    and moves only the course folder and the gradebook to ``root`` (tests,
+    benchmarks and trial runs grade there without touching the real course).
+    ``extra``: more configuration lines (``c.X.y = ...``). Returns the gradebook path.
+    """
+    root = Path(root)
+    db = root / "gradebook.db"
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(COURSE_CONFIG)!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{db}'\n" + extra
+    )
+    return db
+
+
 def load_config(root):
     """The nbgrader configuration of the course at ``root`` (its nbgrader_config.py)."""
     path = Path(root) / "nbgrader_config.py"

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from .paths import GRADER, SOLUTIONS
+from grader.course import write_scratch_config
+
+from .paths import SOLUTIONS
 
 BIN = Path(sys.executable).parent
 
@@ -37,14 +39,7 @@ class ScratchCourse:
         of nbgrader configuration (``c.X.y = ...``) for this scratch course."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db = self.root / "gradebook.db"
-        (self.root / "nbgrader_config.py").write_text(
-            "c = get_config()\n"
-            f"load_subconfig({str(GRADER / 'nbgrader_config.py')!r})\n"
-            f"c.CourseDirectory.root = {str(self.root)!r}\n"
-            f"c.CourseDirectory.db_url = 'sqlite:///{self.db}'\n"
-            + config
-        )
+        self.db = write_scratch_config(self.root, config)
         for unit in units:
             shutil.copytree(Path(source) / unit, self.root / "solutions" / unit)
             nbgrader("generate_assignment", unit, "--force", cwd=self.root)

@@ -20,7 +20,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .paths import EXERCISES, GRADER, LESSONS, SOLUTIONS
+from grader.course import write_scratch_config
+
+from .paths import EXERCISES, LESSONS, SOLUTIONS
 
 BIN = Path(sys.executable).parent
 
@@ -57,12 +59,7 @@ def scratch_course(root):
             shutil.copytree(folder, root / folder.name, ignore=skip)
         else:
             (root / folder.name).mkdir()
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(GRADER / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{root / 'gradebook.db'}'\n"
-    )
+    write_scratch_config(root)
     return root
 
 
