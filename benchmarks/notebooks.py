@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.machine import table
 from dlcourse import plots
 
-LIMIT_S, LIMIT_GB, COURSE_LIMIT_S = 180, 2.0, 15 * 60
+LIMIT_S, LIMIT_GIB, COURSE_LIMIT_S = 180, 2.0, 15 * 60
 
 
 def measure(notebook):
@@ -43,7 +43,7 @@ def run(quick, out, root):
         label = f"{nb.parent.name}/{nb.name}"
         walls.append(wall)
         labels.append(label)
-        within = wall <= LIMIT_S and peak / 1024 <= LIMIT_GB
+        within = wall <= LIMIT_S and peak / 1024 <= LIMIT_GIB
         rows.append([label, f"{wall:.0f}", f"{peak:.0f}", "yes" if ok else "**failed**",
                      "yes" if within else "**no**"])
     total = sum(walls)
@@ -54,8 +54,8 @@ def run(quick, out, root):
     return "\n\n".join([
         "## 3. Notebooks: run time and peak memory",
         "Each notebook executed headless with `jupyter execute` (a fresh kernel), one at a time. "
-        f"Targets: each under {LIMIT_S} s and {LIMIT_GB:g} GB, the whole course under "
-        f"{COURSE_LIMIT_S // 60} minutes.",
+        f"Targets: each under {LIMIT_S} s and {LIMIT_GIB:g} GiB (2,048 MiB), "
+        f"the whole course under {COURSE_LIMIT_S // 60} minutes.",
         table(["notebook", "wall s", "peak MiB (kernel)", "ran", "within target"], rows),
         f"Whole course: **{total / 60:.1f} minutes** "
         f"({'within' if total <= COURSE_LIMIT_S else 'over'} the target).",
