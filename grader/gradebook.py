@@ -55,12 +55,18 @@ def zero(gb, unit, student, reason, timestamp=None):
         sub.timestamp = timestamp
     for nb in sub.notebooks:
         nb.late_submission_penalty = None
-        for grade in nb.grades:
-            grade.auto_score = 0.0
-            grade.needs_manual_grade = True
-        for comment in nb.comments:
-            comment.auto_comment = f"Not graded: {reason}"
+        zero_notebook(nb, f"Not graded: {reason}")
     gb.db.commit()
+
+
+def zero_notebook(notebook, comment):
+    """Every grade of a submitted notebook zero and marked for a manual look, and
+    ``comment`` as the comment of every answer cell (the caller commits)."""
+    for grade in notebook.grades:
+        grade.auto_score = 0.0
+        grade.needs_manual_grade = True
+    for answer in notebook.comments:
+        answer.auto_comment = comment
 
 
 def dump(db_url, units=None):

@@ -12,6 +12,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import notes
+from .gradebook import zero_notebook
 
 
 class ApplyVerdict(NbGraderPreprocessor):
@@ -28,10 +29,6 @@ class ApplyVerdict(NbGraderPreprocessor):
             submitted = gb.find_submission_notebook(
                 info["notebook"], info["assignment"], info["student"])
             reason = next(n["text"] for n in found if n["severity"] == "zero")
-            for grade in submitted.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = True
-            for comment in submitted.comments:
-                comment.auto_comment = f"Score set to zero by the grader: {reason}"
+            zero_notebook(submitted, f"Score set to zero by the grader: {reason}")
             gb.db.commit()
         return nb, resources
