@@ -1,4 +1,4 @@
-"""Convolution by hand (unit 4's solutions) against ``tf.nn.conv2d``.
+"""Convolution by hand (unit 5's solutions) against ``tf.nn.conv2d``.
 
 The naive and the im2col functions are taken from the graded solution
 notebook, so the benchmark measures exactly what the course teaches.
@@ -14,7 +14,7 @@ from dlcourse import quiet_tensorflow
 
 tf = quiet_tensorflow()
 
-SOLUTION = "solutions/04_convolution/04_convolution.ipynb"
+SOLUTION = "solutions/05_convolution/05_convolution.ipynb"
 
 
 def solution_namespace(root):
@@ -95,7 +95,7 @@ def run(quick, out, root):
     return "\n\n".join([
         "## 2. Convolution by hand against tf.nn.conv2d",
         "Median time per call (ms), SAME padding, stride 1, float32; the functions are the "
-        "graded solutions of unit 4. Ratio = time / time of `tf.nn.conv2d`, measured in the "
+        "graded solutions of unit 5. Ratio = time / time of `tf.nn.conv2d`, measured in the "
         "same run.",
         table(["input, filters", "tf.nn.conv2d ms", "im2col ms", "im2col ratio", "naive ms",
                "naive ratio"], rows),

@@ -1,4 +1,4 @@
-"""The results table of SYLLABUS unit 6, reproduced on full MNIST.
+"""The results table of SYLLABUS unit 7, reproduced on full MNIST.
 
 For each model: the source's test accuracy; ours with the source's recipe cut
 to a fixed training budget; ours with the course's recipe. The source's
@@ -67,7 +67,7 @@ def adam(lr):
 
 
 def one_cycle(peak, weight_decay=0.05):
-    """The course recipe (lesson 6): AdamW, warm up over 10% of the steps, then cosine to 0."""
+    """The course recipe (lesson 7): AdamW, warm up over 10% of the steps, then cosine to 0."""
 
     def make(steps):
         warmup = max(steps // 10, 1)
@@ -213,11 +213,11 @@ def run(quick, out):
     header = ["model", "loss", "parameters", "source", "source recipe, cut to budget",
               "course recipe"]
     return "\n\n".join([
-        "## 1. The results table of unit 6 on full MNIST" + (" (quick: a subset)" if quick else ""),
+        "## 1. The results table of unit 7 on full MNIST" + (" (quick: a subset)" if quick else ""),
         "Source recipe (our reading of the source): plain SGD, learning rate 0.1, batch 100, "
         f"inputs scaled to [0, 1], stopped after {budget} s of training on this machine; "
         "softmax regression exactly as stated (SGD 0.5, 1000 steps of 100); the two-conv net "
-        "Adam 1e-4, batch 50. Course recipe (lesson 6): AdamW (weight decay 0.05, none for the "
+        "Adam 1e-4, batch 50. Course recipe (lesson 7): AdamW (weight decay 0.05, none for the "
         "linear models), learning rate warmed up over 10% of the steps then cosine-decayed to 0, "
         "batch 128, a fixed number of epochs (ep). CPU s = process CPU time (both cores); "
         "s = wall time of training.",

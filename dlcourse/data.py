@@ -183,6 +183,30 @@ def standardize(x_train, *others, eps=1e-7):
     return (*out, (mean, std))
 
 
+VALIDATION_SIZE = 5000
+
+
+def validation_split(x, y, n_validation=VALIDATION_SIZE, seed=0):
+    """Hold out ``n_validation`` training examples for validation (the course's rule).
+
+    Returns ``(x_train, y_train), (x_val, y_val)``: a fixed random permutation of
+    the training set (the same for the same ``seed``) split into 55,000 / 5,000
+    for MNIST. Models are chosen on the validation part; the test set is touched
+    once, at the end.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} examples but y has {len(y)}: pass matching arrays")
+    if not 0 < n_validation < len(x):
+        raise ValueError(
+            f"n_validation={n_validation} must be between 1 and {len(x) - 1} "
+            f"(the training set has {len(x)} examples)"
+        )
+    order = np.random.default_rng(seed).permutation(len(x))
+    val, train = order[:n_validation], order[n_validation:]
+    return (x[train], y[train]), (x[val], y[val])
+
+
 def one_hot(y, num_classes=10):
     """Labels (N,) -> float32 one-hot rows (N, num_classes)."""
     y = np.asarray(y)

@@ -55,14 +55,17 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Limits per unit, in seconds: each 5-10 times what the solution needs on 2 busy cores
-# (the first cell imports TensorFlow; 03 and 06 train). Other units: 600 s a cell, 3600 in all.
+# (the first cell imports TensorFlow; 03, 04, 07 and 08 train).
+# Other units: 600 s a cell, 3600 in all.
 c.GuardedExecute.cell_timeouts = {
-    "01_tensors": 120, "02_graphs": 120, "03_fully_connected": 300,
-    "04_convolution": 120, "05_shapes_and_parameters": 120, "06_pooling_and_lenet": 600,
+    "01_tensors": 120, "02_graphs": 120, "03_learning": 300, "04_fully_connected": 300,
+    "05_convolution": 120, "06_shapes_and_parameters": 120, "07_pooling_and_lenet": 600,
+    "08_training_well": 600,
 }
 c.GuardedExecute.notebook_timeouts = {
-    "01_tensors": 600, "02_graphs": 600, "03_fully_connected": 900,
-    "04_convolution": 600, "05_shapes_and_parameters": 600, "06_pooling_and_lenet": 1800,
+    "01_tensors": 600, "02_graphs": 600, "03_learning": 900, "04_fully_connected": 900,
+    "05_convolution": 600, "06_shapes_and_parameters": 600, "07_pooling_and_lenet": 1800,
+    "08_training_well": 1800,
 }
 c.LimitedKernelManager.memory_limit_mb = 6144  # per grading kernel (TensorFlow needs ~2.5 GB)
 

@@ -124,3 +124,27 @@ def test_preprocessing_helpers():
     assert np.allclose(train.mean(axis=0), 0, atol=1e-4)
     assert np.allclose(test, (xt[:100] - mean) / std)
     assert data.one_hot([6])[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+
+
+def test_validation_split_is_deterministic_disjoint_and_complete(env):
+    (x, y), _ = load_mnist()
+    (x_tr, y_tr), (x_val, y_val) = data.validation_split(x, y)
+    assert (len(x_tr), len(x_val)) == (55000, 5000)
+    # Split the indices the same way: the two parts never share an example.
+    ids = np.arange(len(x))
+    (i_tr, _), (i_val, _) = data.validation_split(ids, y)
+    assert np.intersect1d(i_tr, i_val).size == 0
+    assert np.union1d(i_tr, i_val).size == len(x)
+    assert np.array_equal(x_tr, x[i_tr]) and np.array_equal(y_val, y[i_val])
+    (_, _), (again, _) = data.validation_split(ids, y)
+    (_, _), (other, _) = data.validation_split(ids, y, seed=1)
+    assert np.array_equal(again, i_val) and not np.array_equal(other, i_val)
+    # Every class is represented in the validation part (a random 5,000 of 60,000).
+    assert set(np.unique(y_val)) == set(range(10))
+
+
+def test_validation_split_refuses_bad_sizes():
+    with pytest.raises(ValueError, match="matching arrays"):
+        data.validation_split(np.zeros(5), np.zeros(4))
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        data.validation_split(np.zeros(5), np.zeros(5), n_validation=5)
