@@ -87,11 +87,18 @@ def sliding_window_grid(image, kernel, stride=1, ncols=4, title=None, fmt="{:g}"
     return fig
 
 
-def _box(filled, colours, origin, size, colour):
-    """Fill the voxels of a box (x, y, z from ``origin``, extents ``size``) with ``colour``."""
-    (x, y, z), (dx, dy, dz) = origin, size
-    filled[x:x + dx, y:y + dy, z:z + dz] = True
-    colours[x:x + dx, y:y + dy, z:z + dz] = to_rgba(colour, 0.25)
+def _volume(ax, colours, limit, title):
+    """Draw one volume of voxels, ``colours`` of shape (W, C, H, 4), on a common scale."""
+    W, C, H = colours.shape[:3]
+    faces = ax.voxels(np.ones((W, C, H), dtype=bool), facecolors=colours,
+                      edgecolor=(0, 0, 0, 0.35), linewidth=0.4)
+    for centre, set_lim in ((W / 2, ax.set_xlim), (C / 2, ax.set_ylim), (H / 2, ax.set_zlim)):
+        set_lim(centre - limit / 2, centre + limit / 2)
+    ax.set_box_aspect((1, 1, 1), zoom=1.2)
+    ax.view_init(elev=20, azim=-60)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
+    return faces
 
 
 def conv_volume_figure(in_shape=(5, 5, 3), kernel_shape=(3, 3, 3, 2), position=(1, 1),
@@ -100,9 +107,10 @@ def conv_volume_figure(in_shape=(5, 5, 3), kernel_shape=(3, 3, 3, 2), position=(
 
     ``in_shape`` is (H, W, C_in) and ``kernel_shape`` (KH, KW, C_in, C_out);
     stride 1, no padding. The window at output ``position`` (row, column) is
-    drawn through all input channels in the first filter's colour, each filter
-    as its own box (as deep as the input), and the output volume with one
-    channel per filter; the outputs at ``position`` take their filter's colour.
+    drawn through all input channels, each filter as its own block (as deep as
+    the input, in its own colour), and the output volume with one channel per
+    filter; the outputs at ``position`` take their filter's colour. All the
+    volumes are drawn on one scale.
     """
     H, W, C_in = in_shape
     KH, KW, c_in_k, C_out = kernel_shape
@@ -112,51 +120,30 @@ def conv_volume_figure(in_shape=(5, 5, 3), kernel_shape=(3, 3, 3, 2), position=(
     i, j = position
     if not (0 <= i < OH and 0 <= j < OW):
         raise ValueError(f"position {position} is outside the {OH}×{OW} output")
-    gap = 4
-    x_filters = W + gap
-    x_out = x_filters + C_out * (KW + 2) - 2 + gap
-    depth = max(C_in, C_out)
-    shape = (x_out + OW + 2, depth, max(H, KH, OH))
-    filled = np.zeros(shape, dtype=bool)
-    colours = np.zeros((*shape, 4))
-    top = shape[2]  # voxel z grows upwards; image row r sits at z = top - 1 - r
+    limit = max(H, W, C_in, C_out) + 1
+    fig = plt.figure(figsize=(2.6 * (C_out + 2), 3.4))
+    grid = fig.add_gridspec(1, C_out + 2, wspace=0.15)
+    axes = [fig.add_subplot(grid[0, k], projection="3d") for k in range(C_out + 2)]
 
-    def rows(r0, n):
-        return top - r0 - n
-
-    _box(filled, colours, (0, 0, rows(0, H)), (W, C_in, H), "0.6")
-    window = (j, 0, rows(i, KH))
-    filled[j:j + KW, :C_in, rows(i, KH):rows(i, KH) + KH] = True
-    colours[j:j + KW, :C_in, rows(i, KH):rows(i, KH) + KH] = to_rgba("C0", 0.85)
-    z_filter = rows((H - KH) // 2, KH)
+    # voxel (x, y, z) = (column, channel, height above the bottom row)
+    grey = np.array(to_rgba("0.6", 0.25))
+    cells = np.tile(grey, (W, C_in, H, 1))
+    cells[j:j + KW, :, H - i - KH:H - i] = to_rgba("C0", 0.8)
+    _volume(axes[0], cells, limit, f"input {H}×{W}×{C_in}\nwindow at ({i}, {j}), all {C_in} "
+            "channels")
     for o in range(C_out):
-        _box(filled, colours, (x_filters + o * (KW + 2), 0, z_filter), (KW, C_in, KH), f"C{o}")
-        colours[x_filters + o * (KW + 2):x_filters + o * (KW + 2) + KW, :C_in,
-                z_filter:z_filter + KH, 3] = 0.8
-    z_out = rows((H - OH) // 2, OH)
-    _box(filled, colours, (x_out, 0, z_out), (OW, C_out, OH), "0.6")
+        block = np.tile(np.array(to_rgba(f"C{o}", 0.8)), (KW, C_in, KH, 1))
+        name = f"{C_out} filters, each {KH}×{KW}×{C_in}\n" if o == 0 else "\n"
+        _volume(axes[1 + o], block, limit, f"{name}filter {o}")
+    cells = np.tile(grey, (OW, C_out, OH, 1))
     for o in range(C_out):
-        colours[x_out + j, o, z_out + OH - 1 - i] = to_rgba(f"C{o}", 0.95)
+        cells[j, o, OH - 1 - i] = to_rgba(f"C{o}", 0.95)
+    _volume(axes[-1], cells, limit, f"output {OH}×{OW}×{C_out}\noutputs at ({i}, {j})")
 
-    fig = plt.figure(figsize=(11, 3.6))
-    ax = fig.add_subplot(projection="3d")
-    faces = ax.voxels(filled, facecolors=colours, edgecolor=(0, 0, 0, 0.35), linewidth=0.4)
-    for poly in faces.values():
-        poly.set_clip_on(False)  # a 3-D axes is square: the wide scene reaches past its box
-    ax.text(W / 2, 0, -1.5, f"input {H}×{W}×{C_in}", ha="center", fontsize=9)
-    ax.text(x_filters + (C_out * (KW + 2) - 2) / 2, 0, z_filter - 1.5,
-            f"{C_out} filters, each {KH}×{KW}×{C_in}", ha="center", fontsize=9)
-    ax.text(x_out + OW / 2, 0, z_out - 1.5, f"output {OH}×{OW}×{C_out}", ha="center",
-            fontsize=9)
-    ax.text(window[0] + KW / 2, 0, top + 1.0, f"window at ({i}, {j}), all {C_in} channels",
-            ha="center", fontsize=8, color="C0")
-    middle = top / 2
-    ax.text(W + gap / 2 - 0.5, 0, middle, "⋆", ha="center", va="center", fontsize=18)
-    ax.text(x_out - gap / 2, 0, middle, "→", ha="center", va="center", fontsize=18)
-    ax.set_box_aspect(shape, zoom=2.0)
-    ax.view_init(elev=20, azim=-75)
-    ax.set_axis_off()
-    fig.subplots_adjust(left=0, right=1, bottom=-0.25, top=1.15)
+    for left, right, symbol in ((axes[0], axes[1], "⋆"), (axes[-2], axes[-1], "→")):
+        a, b = left.get_position(), right.get_position()
+        fig.text((a.x1 + b.x0) / 2, (a.y0 + a.y1) / 2, symbol, ha="center", va="center",
+                 fontsize=22)
     fig.suptitle(title or "Every filter reads the whole depth of its window and writes one "
-                 "output channel", fontsize=10, y=0.97)
+                 "output channel", fontsize=10)
     return fig

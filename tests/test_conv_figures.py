@@ -61,12 +61,15 @@ def test_sliding_window_grid_with_a_stride_skips_positions():
 
 def test_conv_volume_figure_draws_input_filters_and_output():
     fig = conv_figures.conv_volume_figure((5, 5, 3), (3, 3, 3, 2), position=(1, 1))
-    (ax,) = fig.axes
-    labels = {t.get_text() for t in ax.texts}
-    assert {"input 5×5×3", "2 filters, each 3×3×3", "output 3×3×2"} <= labels
-    assert ax.collections, "no voxels drawn"
+    assert len(fig.axes) == 1 + 2 + 1  # input, one block per filter, output
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "input 5×5×3\nwindow at (1, 1), all 3 channels"
+    assert titles[1] == "2 filters, each 3×3×3\nfilter 0" and titles[2] == "\nfilter 1"
+    assert titles[3] == "output 3×3×2\noutputs at (1, 1)"
+    assert all(ax.collections for ax in fig.axes), "a volume without voxels"
+    assert {t.get_text() for t in fig.texts} >= {"⋆", "→"}
     fig = conv_figures.conv_volume_figure((6, 7, 2), (2, 3, 2, 4), position=(0, 4))
-    assert "output 5×5×4" in {t.get_text() for t in fig.axes[0].texts}
+    assert len(fig.axes) == 6 and fig.axes[-1].get_title().startswith("output 5×5×4")
 
 
 def test_conv_volume_figure_refuses_inconsistent_shapes():
