@@ -2,12 +2,50 @@
 
 Images are drawn in grey with the axes' ticks hidden; every figure carries a
 title, and charts carry labelled axes.
+
+Importing this module sets the course's style once for every later figure
+(:func:`use_course_style`): a colour cycle that people with the common colour
+blindnesses can tell apart, colour-blind-safe colour maps, and an opaque white
+background, so that figures stay readable in JupyterLab's dark theme.
 """
 
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+#: The colour cycle: matplotlib's style sheet made for colour-blind readers.
+STYLE = "tableau-colorblind10"
+#: Colour maps: the default for images and maps (perceptually uniform, colour-blind
+#: safe), one for counts, and a blue-white-red one for signed values.
+IMAGE_CMAP, COUNT_CMAP, SIGNED_CMAP = "viridis", "cividis_r", "RdBu_r"
+#: The colour that marks a wrong answer (the cycle's dark orange).
+WRONG_COLOUR = "#C85200"
+_OPAQUE_LIGHT = {
+    "figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
+    "savefig.transparent": False, "legend.framealpha": 1.0, "image.cmap": IMAGE_CMAP,
+}
+
+
+def use_course_style():
+    """Set the course's figure style for every figure drawn after the call.
+
+    The ``tableau-colorblind10`` colour cycle (``"C0"``, ``"C1"``, ... name its
+    colours), ``viridis`` as the default colour map, and opaque white figure and
+    axes backgrounds (a transparent figure with black text is unreadable in a
+    dark theme). Importing ``dlcourse.plots`` calls it; call it again after
+    changing matplotlib's style yourself.
+    """
+    plt.style.use(STYLE)
+    plt.rcParams.update(_OPAQUE_LIGHT)
+
+
+def palette():
+    """The colour cycle's colours, as hex strings (``"C0"`` is the first)."""
+    return list(plt.style.library[STYLE]["axes.prop_cycle"].by_key()["color"])
+
+
+use_course_style()
 
 
 def _grid(n, ncols, cell=1.2, title=None):
@@ -48,7 +86,7 @@ def plot_digits(images, labels, predictions=None, ncols=10, title=None):
     """A grid of digits titled with their labels.
 
     With ``predictions`` each title reads "label→prediction" and wrong
-    predictions are shown in red.
+    predictions are shown in bold, in :data:`WRONG_COLOUR`.
     """
     images = np.asarray(images)
     fig, axes = _grid(len(images), ncols, title=title or "MNIST digits")
@@ -59,7 +97,8 @@ def plot_digits(images, labels, predictions=None, ncols=10, title=None):
         else:
             wrong = int(predictions[i]) != int(labels[i])
             ax.set_title(f"{labels[i]}→{predictions[i]}", fontsize=9,
-                         color="red" if wrong else "black")
+                         color=WRONG_COLOUR if wrong else "black",
+                         fontweight="bold" if wrong else "normal")
     fig.tight_layout()
     return fig
 
@@ -72,7 +111,7 @@ def plot_dense_weights(kernel, title=None):
     limit = np.abs(kernel).max()
     fig, axes = _grid(10, 5, cell=1.8, title=title or "Weights of each output unit")
     for digit, ax in enumerate(axes):
-        _show(ax, kernel[:, digit].reshape(28, 28), cmap="seismic", vmin=-limit, vmax=limit)
+        _show(ax, kernel[:, digit].reshape(28, 28), cmap=SIGNED_CMAP, vmin=-limit, vmax=limit)
         ax.set_title(f"digit {digit}", fontsize=9)
     fig.tight_layout()
     return fig
@@ -91,7 +130,7 @@ def _draw_curves(fig, history, metrics):
         ax.plot(epochs, train, "o-", label="train")
         if f"val_{metric}" in history:
             ax.plot(epochs[: len(history[f"val_{metric}"])], history[f"val_{metric}"], "s-",
-                    label="test")
+                    label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(metric)
@@ -100,7 +139,10 @@ def _draw_curves(fig, history, metrics):
 
 
 def plot_history(history, metrics=("loss", "accuracy"), title=None):
-    """Loss and accuracy per epoch, train vs test, from a Keras ``History`` or a dict."""
+    """Loss and accuracy per epoch, train vs validation, from a Keras ``History`` or a dict.
+
+    The ``val_`` entries (from ``fit``'s ``validation_data``) are labelled "validation".
+    """
     history = _history_dict(history)
     metrics = [m for m in metrics if m in history]
     fig = plt.figure(figsize=(5 * len(metrics), 3.6))
@@ -165,11 +207,17 @@ def LiveCurves(metrics=("loss", "accuracy"), title="Training curves"):  # noqa: 
 
 
 def plot_confusion_matrix(y_true, y_pred, num_classes=10, title=None):
-    """Counts of (true, predicted) label pairs, with the count in each cell."""
-    matrix = np.zeros((num_classes, num_classes), dtype=int)
-    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    """Counts of (true, predicted) label pairs, with the count in each cell.
+
+    The counting is TensorFlow's ``tf.math.confusion_matrix`` (rows: true labels).
+    """
+    from dlcourse.utils import quiet_tensorflow
+
+    tf = quiet_tensorflow()
+    matrix = tf.math.confusion_matrix(np.asarray(y_true), np.asarray(y_pred),
+                                      num_classes=num_classes).numpy()
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    im = ax.imshow(matrix, cmap="Blues")
+    im = ax.imshow(matrix, cmap=COUNT_CMAP)
     fig.colorbar(im, ax=ax)
     for (i, j), count in np.ndenumerate(matrix):
         ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
@@ -233,7 +281,7 @@ def plot_feature_maps(model, image, max_maps=8, title=None):
         for col in range(ncols):
             ax = axes[row, col]
             if col < maps.shape[-1] and col < max_maps:
-                _show(ax, maps[..., col], cmap="viridis")
+                _show(ax, maps[..., col], cmap=IMAGE_CMAP)
             else:
                 ax.axis("off")
         axes[row, 0].set_ylabel(f"{layer.name}\n{tuple(maps.shape)}", fontsize=8)
@@ -254,5 +302,74 @@ def plot_lines(x, series, xlabel, ylabel, title=None):
     ax.set_ylabel(ylabel)
     ax.set_title(title or f"{ylabel} against {xlabel}")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _shape_text(shape):
+    """(28, 28, 6) -> "28×28×6"; (400,) -> "400"."""
+    return "×".join(str(d) for d in shape)
+
+
+def _describe(layer):
+    """What a Keras layer does, in a few words taken from its own settings."""
+    kind = type(layer).__name__
+    activation = getattr(getattr(layer, "activation", None), "__name__", "linear")
+    act = "" if activation == "linear" else f", {activation}"
+    if hasattr(layer, "filters"):
+        kh, kw = layer.kernel_size
+        return f"{kind}: {layer.filters} filters {kh}×{kw}, {layer.padding.upper()}{act}"
+    if hasattr(layer, "pool_size"):
+        ph, pw = layer.pool_size
+        return f"{kind}: {ph}×{pw}, stride {layer.strides[0]}"
+    if hasattr(layer, "units"):
+        return f"{kind}: {layer.units} units{act or ', no activation'}"
+    if hasattr(layer, "rate"):
+        return f"{kind}: rate {layer.rate:g}"
+    return kind
+
+
+def architecture_rows(model):
+    """One (name, description, output shape, parameters) row per layer of a built model,
+    after a first row for the input. Shapes leave out the batch axis."""
+    try:
+        rows = [("input", "Input", tuple(model.input_shape[1:]), 0)]
+        rows += [(layer.name, _describe(layer), tuple(layer.output.shape[1:]),
+                  layer.count_params()) for layer in model.layers]
+    except (AttributeError, ValueError) as exc:
+        raise ValueError("the model must be built (start it with keras.Input)") from exc
+    return rows
+
+
+def plot_architecture(model, title=None):
+    """A network drawn from the model itself: one box per layer, top to bottom.
+
+    Each box gives the layer's name and settings, its output shape and its
+    parameter count (Keras' ``output.shape`` and ``count_params()``); the first
+    box is the input. A box's width grows with the number of values the layer
+    outputs (log scale), so the funnel of a convolutional network shows.
+    Each label is a Text artist whose ``gid`` is ``"layer:<name>"``.
+    """
+    rows = architecture_rows(model)
+    sizes = [math.prod(shape) for _, _, shape, _ in rows]
+    biggest = math.log(max(max(sizes), 2))
+    kinds = list(dict.fromkeys(description.split(":")[0] for _, description, _, _ in rows))
+    colours = dict(zip(kinds, palette()[4:] + palette(), strict=False))
+    fig, ax = plt.subplots(figsize=(8, 0.62 * len(rows) + 0.8))
+    for i, ((name, description, shape, params), size) in enumerate(zip(rows, sizes,
+                                                                        strict=True)):
+        width = 0.45 + 0.55 * math.log(max(size, 2)) / biggest
+        ax.add_patch(plt.Rectangle((-width / 2, -i - 0.38), width, 0.76, lw=1, ec="black",
+                                   fc=colours[description.split(":")[0]], alpha=0.35))
+        ax.text(0, -i, f"{name} · {description}\noutput {_shape_text(shape)} · "
+                f"{params:,} parameters", ha="center", va="center", fontsize=8.5,
+                gid=f"layer:{name}")
+        if i:
+            ax.annotate("", xy=(0, -i + 0.38), xytext=(0, -i + 0.62),
+                        arrowprops={"arrowstyle": "-|>", "color": "black"})
+    ax.set_xlim(-0.55, 0.55)
+    ax.set_ylim(-len(rows) + 0.5, 0.5)
+    ax.axis("off")
+    ax.set_title(title or f"{model.name}: {model.count_params():,} parameters")
     fig.tight_layout()
     return fig

@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from dlcourse.plots import use_course_style
 from dlcourse.utils import quiet_tensorflow
 
 __all__ = [
@@ -44,6 +45,11 @@ KERNELS = {
     "blur (Gaussian)": (np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16).tolist(),
 }
 CUSTOM = "your own (edit the 3×3)"
+#: Colours from the course's colour-blind-safe cycle: the kernel's window on the
+#: input, the border of the unpadded image, the probability bars.
+WINDOW, BORDER, BAR = "#FF800E", "#A2C8EC", "#5F9ED1"
+#: Secondary text in the widgets' HTML: JupyterLab's theme colour, light or dark.
+MUTED_TEXT = "var(--jp-ui-font-color2, #666)"
 
 
 # --- shared helpers ----------------------------------------------------------------
@@ -54,10 +60,13 @@ def _figure(figsize):
 
     Widgets redraw it on every change; with pyplot's inline backend a
     pyplot figure would also be printed into the cell's output each time.
+    It uses the course's style, on an opaque white background that reads in
+    light and dark themes alike.
     """
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize, layout="constrained")
+    use_course_style()
+    return Figure(figsize=figsize, layout="constrained", facecolor="white")
 
 
 def _png(fig, dpi=80):
@@ -244,7 +253,7 @@ class ConvExplorer:
             f"<div style='font-size:1.1em'>Output shape: <b>{self.output.shape[0]} × "
             f"{self.output.shape[1]}</b></div>"
             f"<div>{shape_formula(w, k, p, s, o, d)}</div>"
-            "<div style='color:#666'>W input width, K kernel size, P padding, S stride, "
+            f"<div style='color:{MUTED_TEXT}'>W input width, K kernel size, P padding, S stride, "
             "D dilation. "
             "Like every conv layer, <code>tf.nn.conv2d</code> slides the kernel without "
             "flipping it (cross-correlation).</div>"
@@ -267,17 +276,17 @@ class ConvExplorer:
         label = "" if self.labels is None else f", label {self.labels[self.digit.value]}"
         ax_in.imshow(padded, cmap="gray", vmin=0, vmax=1)
         ax_in.add_patch(Rectangle((p - 0.5, p - 0.5), image.shape[1], image.shape[0],
-                                  fill=False, ec="tab:orange", lw=1, ls=":"))
-        ax_in.add_patch(Rectangle((-0.5, -0.5), span, span, fill=False, ec="tab:red", lw=2))
+                                  fill=False, ec=BORDER, lw=1, ls=":"))
+        ax_in.add_patch(Rectangle((-0.5, -0.5), span, span, fill=False, ec=WINDOW, lw=2))
         if d > 1:  # the pixels the dilated kernel reads at its first position
             taps = np.arange(0, span, d)
-            ax_in.scatter(*np.meshgrid(taps, taps), s=6, c="tab:red")
+            ax_in.scatter(*np.meshgrid(taps, taps), s=6, c=WINDOW)
         if s + span <= padded.shape[1]:
-            ax_in.add_patch(Rectangle((s - 0.5, -0.5), span, span, fill=False, ec="tab:red",
+            ax_in.add_patch(Rectangle((s - 0.5, -0.5), span, span, fill=False, ec=WINDOW,
                                       lw=1.5, ls="--"))
         ax_in.set_title(f"Input #{self.digit.value}{label}\n{image.shape[0]}×{image.shape[1]}"
                         f", padded by {p} → {padded.shape[0]}×{padded.shape[1]}")
-        ax_in.set_xlabel("column (red: first two kernel positions)")
+        ax_in.set_xlabel("column (orange: first two kernel positions)")
         ax_in.set_ylabel("row")
 
         bound = max(float(np.abs(kernel).max()), 1e-6)
@@ -370,12 +379,6 @@ def preprocess_drawing(drawing):
     out[top:top + small.shape[0], left:left + small.shape[1]] = np.clip(
         np.rint(small), 0, 255).astype(np.uint8)
     return out
-
-
-def _softmax(z):
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _ends_in_softmax(model):
@@ -555,7 +558,9 @@ class DigitDrawer:
         """Class probabilities (10,) of a (28, 28) digit, and its model input."""
         batch = self.prepare(digit)
         out = np.asarray(self.model(batch, training=False))[0]
-        return (out if _ends_in_softmax(self.model) else _softmax(out)), batch
+        if not _ends_in_softmax(self.model):
+            out = quiet_tensorflow().nn.softmax(out.astype(np.float64)).numpy()
+        return out, batch
 
     def predict(self, maps=True):
         """Classify the current drawing and show the result."""
@@ -568,7 +573,7 @@ class DigitDrawer:
         self.prediction.value = (
             f"<div style='font-size:1.4em'>Prediction: <b>{best[0]}</b></div>")
         rows = "".join(
-            f"<tr><td style='padding-right:8px'>{c}</td><td><div style='background:#1f77b4;"
+            f"<tr><td style='padding-right:8px'>{c}</td><td><div style='background:{BAR};"
             f"height:12px;width:{max(1, round(160 * self.probabilities[c]))}px'></div></td>"
             f"<td style='padding-left:8px'>{100 * self.probabilities[c]:.1f}%</td></tr>"
             for c in best
@@ -603,7 +608,7 @@ class DigitDrawer:
         if probabilities is not None:
             ax = top.add_subplot(grid[0, len(pictures) + 1:len(pictures) + 4])
             best = np.argsort(probabilities)[::-1][:3][::-1]
-            ax.barh([str(c) for c in best], probabilities[best], color="tab:blue")
+            ax.barh([str(c) for c in best], probabilities[best], color=BAR)
             for i, c in enumerate(best):
                 ax.text(min(probabilities[c], 0.7) + 0.02, i, f"{100 * probabilities[c]:.1f}%",
                         va="center", fontsize=8)

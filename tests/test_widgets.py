@@ -7,10 +7,12 @@ replaces them when no front end can show a widget.
 """
 
 import base64
+import io
 
 import nbformat
 import numpy as np
 import pytest
+from PIL import Image
 from support.notebooks import execute, stderr_outputs
 
 import dlcourse
@@ -18,6 +20,12 @@ from dlcourse import widgets
 from dlcourse.data import load_mnist
 
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def opaque_and_white(png):
+    """True when every pixel of the PNG is opaque and its corner is white (dark-theme safe)."""
+    rgba = np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGBA"))
+    return bool((rgba[..., 3] == 255).all()) and tuple(rgba[0, 0]) == (255, 255, 255, 255)
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +319,27 @@ def test_headless_execution_keeps_a_static_figure_of_both_widgets(tmp_path):
         data = cell.outputs[-1]["data"]
         assert "application/vnd.jupyter.widget-view+json" in data
         assert base64.b64decode(data["image/png"]).startswith(PNG)
+
+
+# --- colours: colour-blind safe, readable in a dark theme --------------------------------------
+
+
+def test_widget_pictures_are_opaque_and_use_the_course_palette(mnist_test, lenet):
+    from matplotlib.colors import to_rgba
+
+    from dlcourse import plots
+
+    x, y = mnist_test
+    explorer = widgets.conv_explorer(x[:5], y[:5], padding=2)
+    assert opaque_and_white(explorer.image.value)
+    assert "var(--jp-ui-font-color2" in widgets.MUTED_TEXT  # JupyterLab's theme colour
+    assert widgets.MUTED_TEXT in explorer.shape.value
+    window = [p for p in explorer.figure().axes[0].patches if p.get_linewidth() == 2]
+    assert len(window) == 1
+    assert tuple(window[0].get_edgecolor()) == to_rgba(widgets.WINDOW)
+    assert {widgets.WINDOW, widgets.BORDER, widgets.BAR} <= set(plots.palette())
+    drawer = widgets.draw_digit(lenet)
+    assert opaque_and_white(drawer.maps.value)
+    draw(drawer, [(140, 50 + 5 * i) for i in range(40)])
+    assert opaque_and_white(drawer.maps.value)
+    assert f"background:{widgets.BAR}" in drawer.top3.value
