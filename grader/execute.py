@@ -7,10 +7,14 @@ the notebook the same way and adds:
   unit (``cell_timeouts``/``notebook_timeouts``); a cell is interrupted at
   whichever comes first, and cells after the notebook limit are not run;
 - kernels under memory and file-size limits (``grader.kernel``);
-- capped output: a cell that prints millions of lines keeps the first
-  ``max_stream_chars`` characters per stream (stderr stays stderr, so a test
-  cell that writes to it still scores zero) and ``max_display_outputs``
-  figures; the rest is dropped as it arrives, so nothing piles up in memory;
+- capped output, by size: a cell that prints millions of lines keeps the
+  first ``max_stream_chars`` characters per stream (stderr stays stderr, so a
+  test cell that writes to it still scores zero); figures and other rich
+  outputs are kept up to ``max_cell_output_bytes`` a cell and
+  ``max_output_bytes`` a notebook (and ``max_display_outputs`` a cell), an
+  error's message and traceback up to ``max_error_chars``; the rest is dropped
+  as it arrives, so neither memory nor the autograded notebook and its
+  feedback page grow with what a submission prints;
 - a dead kernel (``os._exit``, a crash, the memory limit) or one that ignores
   the interrupt after a timeout ends the run cleanly: the cells left are
   marked as not run (their tests score zero) and the reason is noted;
@@ -67,6 +71,12 @@ class GuardedExecute(Execute):
     notebook_timeout = Integer(3600, help="Seconds per notebook for other units.").tag(config=True)
     max_stream_chars = Integer(100_000, help="Characters kept per stream, cell").tag(config=True)
     max_display_outputs = Integer(50, help="Rich outputs (figures) kept per cell.").tag(config=True)
+    max_cell_output_bytes = Integer(4_000_000, help="Bytes of rich output kept per cell.").tag(
+        config=True)
+    max_output_bytes = Integer(12_000_000, help="Bytes of output kept per notebook.").tag(
+        config=True)
+    max_error_chars = Integer(20_000, help="Characters of an error's message and traceback "
+                                           "kept.").tag(config=True)
     runtime_probe = Bool(True, help="Check after every cell what it replaced.").tag(config=True)
     probe_timeout = Integer(60, help="Seconds to wait for a probe.").tag(config=True)
     ping_timeout = Integer(10, help="Seconds an interrupted kernel has to answer.").tag(
@@ -88,6 +98,7 @@ class GuardedExecute(Execute):
         self._fingerprint = None
         self._watched = watched_names(nb)
         self._budget = {}
+        self._bytes_left = self.max_output_bytes
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
@@ -102,7 +113,8 @@ class GuardedExecute(Execute):
         if self.runtime_probe and self._fingerprint is None:
             self._fingerprint = self._probe()
         self._budget[index] = {"stdout": self.max_stream_chars, "stderr": self.max_stream_chars,
-                               "display": self.max_display_outputs, "dropped": 0}
+                               "display": self.max_display_outputs,
+                               "bytes": self.max_cell_output_bytes, "dropped": 0}
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -206,6 +218,8 @@ class GuardedExecute(Execute):
             pass
         if code is None:
             return "the kernel died"
+        if code > 128 and getattr(self.km, "sandbox", False):
+            code = 128 - code  # bwrap exits with 128 + N when its kernel dies of signal N
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -233,9 +247,40 @@ class GuardedExecute(Execute):
                 msg = {**msg, "content": {**content, "text": text[:left] +
                                           "\n... output truncated by the grader ...\n"}}
             budget[name] = left - len(text)
+            self._bytes_left -= min(len(text), left)
         elif kind in ("display_data", "execute_result", "update_display_data"):
-            if budget["display"] <= 0:
+            size = _size(content.get("data")) + _size(content.get("metadata"))
+            if budget["display"] <= 0 or size > min(budget["bytes"], self._bytes_left):
                 budget["dropped"] += 1
                 return None
             budget["display"] -= 1
+            budget["bytes"] -= size
+            self._bytes_left -= size
+        elif kind == "error":
+            msg = {**msg, "content": self._short_error(content)}
         return super().output(outs, msg, display_id, cell_index)
+
+    def _short_error(self, content):
+        """An error's content cut to ``max_error_chars`` (its last traceback lines kept)."""
+        limit = self.max_error_chars
+        evalue = str(content.get("evalue", ""))
+        trace = [str(line) for line in content.get("traceback", [])][-100:]
+        if len(evalue) > limit:
+            evalue = evalue[:limit] + " ... (cut by the grader)"
+        while trace and sum(map(len, trace)) > limit:
+            trace = trace[1:] if len(trace) > 1 else [trace[0][-limit:]]
+        return {**content, "ename": str(content.get("ename", ""))[:200], "evalue": evalue,
+                "traceback": trace}
+
+
+def _size(value):
+    """Characters of a message part (a mime bundle's values, its metadata)."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _size(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_size(v) for v in value)
+    return len(str(value))

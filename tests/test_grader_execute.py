@@ -1,13 +1,17 @@
-"""GuardedExecute in real kernels on small notebooks: limits, dead kernels, the probe.
+"""GuardedExecute in real kernels on small notebooks: limits, dead kernels, the probe,
+the sandbox.
 
 The notebooks here use only the standard library and NumPy, so each kernel
 starts in a second or two; the limits are set small to keep the tests short.
 """
 
+import json
+import socket
 import time
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from support import paths
 from traitlets.config import Config
 
 from grader import notes
@@ -93,3 +97,63 @@ def test_an_ordinary_notebook_leaves_no_note(tmp_path):
         "fig, ax = plt.subplots()\nax.plot(np.arange(3))\nplt.show()",
         "def f(x):\n    return 2 * x\nprint(f(np.ones(2)))", "1 / 0", "y = f(3)"])
     assert found == [] and errors(nb.cells[3]) == ["ZeroDivisionError"]
+
+
+def test_output_is_limited_by_bytes(tmp_path):
+    picture = ("class Picture:\n    def _repr_png_(self):\n"
+               "        return b'\\x89PNG' + bytes({})\nPicture()")
+    nb, found, _ = run(tmp_path, [picture.format(3_000_000), picture.format(1000),
+                                  "raise ValueError('v' * 10**6)"],
+                       max_cell_output_bytes=1_000_000, max_error_chars=5000)
+    assert nb.cells[0].outputs == [] and len(nb.cells[1].outputs) == 1
+    error = nb.cells[2].outputs[0]
+    assert len(error.evalue) < 6000 and sum(map(len, error.traceback)) <= 5000
+    assert "printed too much" in texts(found, "info")
+
+
+SPY = """
+import json, os, socket, sys
+seen = {"uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(),
+        "files": sorted(os.listdir(".")), "course": sorted(os.listdir(COURSE)),
+        "processes": sorted(p for p in os.listdir("/proc") if p.isdigit())}
+for what, path in (("env", sys.prefix), ("tmp", "/tmp")):
+    try:
+        open(os.path.join(path, "probe.txt"), "w").write("x")
+        seen[what] = "written"
+    except OSError as exc:
+        seen[what] = type(exc).__name__
+try:
+    os.kill(os.getppid(), 9)
+    seen["kill"] = "killed"
+except OSError as exc:
+    seen["kill"] = type(exc).__name__
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=5)
+    seen["net"] = "connected"
+except OSError as exc:
+    seen["net"] = type(exc).__name__
+print(json.dumps(seen))
+"""
+
+
+def test_a_kernel_sees_only_its_copy_of_the_submission(tmp_path):
+    (tmp_path / "data.txt").write_text("given")
+    (tmp_path / "secret.ipynb").write_text("{}")
+    (tmp_path / "link.txt").symlink_to(paths.SOLUTIONS)
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        code = SPY.replace("COURSE", repr(str(paths.ROOT))).replace(
+            "PORT", str(listener.getsockname()[1]))
+        nb, found, _ = run(tmp_path, [code, "print('still alive')"])
+    finally:
+        listener.close()
+    seen = json.loads(nb.cells[0].outputs[0].text)
+    assert seen["uid"] == 65534 and seen["cwd"] != str(tmp_path)
+    assert seen["files"] == ["data.txt"]  # no notebook, no link
+    assert set(seen["course"]) <= {".venv", "dlcourse"}
+    assert len(seen["processes"]) <= 3  # bwrap's init, the kernel, maybe its child
+    assert seen["env"] != "written" and seen["tmp"] == "written"
+    assert seen["kill"] == "PermissionError"
+    assert seen["net"] != "connected"
+    assert "still alive" in nb.cells[1].outputs[0].text
+    assert not (paths.ROOT / ".venv" / "probe.txt").exists()
