@@ -343,3 +343,14 @@ def test_widget_pictures_are_opaque_and_use_the_course_palette(mnist_test, lenet
     draw(drawer, [(140, 50 + 5 * i) for i in range(40)])
     assert opaque_and_white(drawer.maps.value)
     assert f"background:{widgets.BAR}" in drawer.top3.value
+
+
+def test_each_widget_has_its_own_module_and_the_package_exports_them():
+    from dlcourse.widgets import common, convolution, drawing
+
+    assert widgets.conv_explorer is convolution.conv_explorer
+    assert widgets.ConvExplorer.__module__ == "dlcourse.widgets.convolution"
+    assert widgets.draw_digit is drawing.draw_digit
+    assert widgets.DigitDrawer.__module__ == "dlcourse.widgets.drawing"
+    assert widgets.WINDOW is common.WINDOW
+    assert all(hasattr(widgets, name) for name in widgets.__all__)
