@@ -15,11 +15,12 @@ def test_quick_benchmarks_write_every_section(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     text = report.read_text()
     for heading in ("## 1. The results table", "### LeNet-5 over seeds", "## 2. Convolution",
-                    "## 3. Notebooks", "## 4. Grading throughput", "## 5. Set-up"):
+                    "## 3. Notebooks", "## 4. Grading throughput", "## 5. Set-up",
+                    "## 6. The homework"):
         assert heading in text, f"missing section {heading!r}"
     assert "TensorFlow 2." in text and "cores" in text
     for chart in ("lenet_accuracy_vs_seconds.png", "conv_ratio.png", "notebook_times.png",
-                  "grading_throughput.png"):
+                  "grading_throughput.png", "homework_curves.png"):
         assert (tmp_path / "charts" / chart).stat().st_size > 1000, chart
         assert f"charts/{chart}" in text
     assert "failed" not in text.lower().replace("not met", "")
