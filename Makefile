@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make lab    start the course: JupyterLab on lessons/, nbgrader extensions on
 #   make test   run the whole test suite (lint, notebooks, nbgrader, browser)
+#               (make test-fast: lint and the tests that run no notebook, first)
 # Everything lives in .venv, created on first use.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 
-.PHONY: lab test exercises check-exercises grade lint
+.PHONY: lab test test-fast exercises check-exercises grade lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +25,17 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons \
 		--ServerApp.port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
+# The fast tier (no notebook execution, no grading end to end, no browser) runs first,
+# so a lint or unit failure shows within minutes; then the rest.
+FAST := not slow and not browser
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test: test-fast
+	$(PYTEST) -m "not ($(FAST))" $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PYTEST) -m "$(FAST)" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -67,13 +67,26 @@ def solved():
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
+def generated(tmp_path_factory):
+    """``generated(unit)``: a scratch course where nbgrader generated the unit's exercise."""
+    courses = {}
+
+    def generate(unit):
+        if unit not in courses:
+            courses[unit] = ScratchCourse(tmp_path_factory.mktemp(f"course-{unit}"), [unit])
+        return courses[unit]
+
+    return generate
+
+
+@pytest.fixture(scope="session")
+def graded(generated):
     """``graded(unit)``: a scratch course that autograded the solution and the blank."""
     courses = {}
 
     def grade(unit):
         if unit not in courses:
-            scratch = ScratchCourse(tmp_path_factory.mktemp(f"course-{unit}"), [unit])
+            scratch = generated(unit)
             scratch.submit("solution", unit, paths.solution(unit))
             scratch.submit("blank", unit, paths.exercise(unit))
             scratch.autograde(unit)
@@ -102,8 +115,6 @@ def test_solution_runs_and_test_cells_are_silent(unit, solved):
     assert noisy == [], "test cells that write to stderr score zero in nbgrader"
 
 
-@grouped("solved")
-@pytest.mark.slow
 @pytest.mark.parametrize("unit", UNITS)
 def test_every_task_has_a_wrong_implementation(unit):
     nb = nbformat.read(paths.solution(unit), 4)
@@ -145,10 +156,10 @@ def test_nbgrader_gives_the_solution_full_marks_and_the_blank_zero(unit, graded)
 
 @grouped("nbgrader")
 @pytest.mark.parametrize("unit", UNITS)
-def test_committed_exercise_is_what_nbgrader_generates(unit, graded):
-    generated = json.loads(graded(unit).exercise(unit).read_text())
+def test_committed_exercise_is_what_nbgrader_generates(unit, generated):
+    fresh = json.loads(generated(unit).exercise(unit).read_text())
     committed = json.loads(paths.exercise(unit).read_text())
-    assert committed == generated, "exercises/ is stale: run `make exercises` and commit"
+    assert committed == fresh, "exercises/ is stale: run `make exercises` and commit"
 
 
 @pytest.mark.parametrize("unit", UNITS)
