@@ -337,8 +337,10 @@ def test_widget_pictures_are_opaque_and_use_the_course_palette(mnist_test, lenet
     window = [p for p in explorer.figure().axes[0].patches if p.get_linewidth() == 2]
     assert len(window) == 1
     assert tuple(window[0].get_edgecolor()) == to_rgba(widgets.WINDOW)
-    assert {widgets.WINDOW, widgets.BORDER, widgets.BAR} <= set(plots.palette())
+    assert {widgets.WINDOW, widgets.BORDER, widgets.BAR, widgets.FRAME} <= set(plots.palette())
     drawer = widgets.draw_digit(lenet)
+    assert drawer.canvas in drawer.widget.children[0].children[1].children  # framed
+    assert widgets.FRAME in drawer.widget.children[0].children[1].layout.border
     assert opaque_and_white(drawer.maps.value)
     draw(drawer, [(140, 50 + 5 * i) for i in range(40)])
     assert opaque_and_white(drawer.maps.value)

@@ -17,7 +17,7 @@ The convolution itself is TensorFlow's ``tf.nn.conv2d`` and the softmax
 ``tf.nn.softmax``: this package holds no exercise answers.
 """
 
-from dlcourse.widgets.common import BAR, BORDER, MUTED_TEXT, WINDOW
+from dlcourse.widgets.common import BAR, BORDER, FRAME, MUTED_TEXT, WINDOW
 from dlcourse.widgets.convolution import (
     CUSTOM,
     KERNELS,
@@ -33,6 +33,7 @@ __all__ = [
     "BAR",
     "BORDER",
     "CUSTOM",
+    "FRAME",
     "KERNELS",
     "MUTED_TEXT",
     "WINDOW",

@@ -10,8 +10,9 @@ import io
 from dlcourse.plots import use_course_style
 
 #: Colours from the course's colour-blind-safe cycle: the kernel's window on the
-#: input, the border of the unpadded image, the probability bars.
-WINDOW, BORDER, BAR = "#FF800E", "#A2C8EC", "#5F9ED1"
+#: input, the border of the unpadded image, the probability bars, and the frame of
+#: the drawing canvas (a grey that shows on light and dark pages).
+WINDOW, BORDER, BAR, FRAME = "#FF800E", "#A2C8EC", "#5F9ED1", "#ABABAB"
 #: Secondary text in the widgets' HTML: JupyterLab's theme colour, light or dark.
 MUTED_TEXT = "var(--jp-ui-font-color2, #666)"
 

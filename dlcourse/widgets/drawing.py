@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from dlcourse.utils import quiet_tensorflow
-from dlcourse.widgets.common import BAR, mime_bundle, new_figure, to_png
+from dlcourse.widgets.common import BAR, FRAME, mime_bundle, new_figure, to_png
 
 
 def preprocess_drawing(drawing):
@@ -103,8 +103,11 @@ class DigitDrawer:
         self.clear.on_click(lambda _: self.reset())
         self.mnist_like.observe(lambda _: self.predict(), names="value")
 
+        # a frame, so that the black square shows on a dark page too
+        framed = w.Box([self.canvas], layout=w.Layout(border=f"2px solid {FRAME}",
+                                                      width=f"{size + 4}px"))
         left = w.VBox([w.HTML("<b>Draw a digit</b> with the mouse"),
-                       self.canvas, w.HBox([self.clear, self.mnist_like])])
+                       framed, w.HBox([self.clear, self.mnist_like])])
         right = w.VBox([self.prediction, self.top3, self.maps])
         self.widget = w.HBox([left, right])
         self.widget.add_class("dlc-draw-digit")
