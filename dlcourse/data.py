@@ -209,8 +209,7 @@ def validation_split(x, y, n_validation=VALIDATION_SIZE, seed=0):
 
 def one_hot(y, num_classes=10):
     """Labels (N,) -> float32 one-hot rows (N, num_classes)."""
-    y = np.asarray(y)
-    return np.eye(num_classes, dtype=np.float32)[y]
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(y)]
 
 
 def main(argv=None):
