@@ -34,7 +34,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from . import generate, gradebook, records, triage, worker
+from . import generate, gradebook, records, sandbox, triage, worker
 from .course import STUDENT_ID
 
 
@@ -56,6 +56,10 @@ def check(course, unit, student):
     if not STUDENT_ID.match(student):
         return f"the student id {student!r} is not a plain name nbgrader can grade"
     folder = course.folder("submitted", student, unit)
+    linked = triage.links(folder)
+    if linked:
+        return ("the submission holds links, which are never followed: "
+                + ", ".join(linked[:5]))
     for name in course.notebook_names(unit):
         path = folder / f"{name}.ipynb"
         if not path.is_file():
@@ -80,6 +84,17 @@ def shipped_code(course, unit, student):
     return {"severity": "review", "kind": "submission",
             "text": "the submission also holds Python code, which grading ignores: "
                     + ", ".join(found[:10])}
+
+
+def refuse_without_sandbox(course, overrides=None):
+    """Raise RuntimeError, saying why and what to do, when kernels are to be
+    sandboxed (the default) but the sandbox cannot start here."""
+    wanted = (overrides or {}).get("LimitedKernelManager", {}).get(
+        "sandbox", course.config.LimitedKernelManager.get("sandbox", True))
+    reason = sandbox.available() if wanted else None
+    if reason is not None:
+        raise RuntimeError(f"refusing to grade: every grading kernel runs in a sandbox, and it "
+                           f"cannot start here ({reason}); {sandbox.INSTALL_HINT}")
 
 
 def _snapshot(db_url, dest):
@@ -107,6 +122,7 @@ def autograde(course, unit, workers=None, students=None, overrides=None, progres
     """Grade ``students`` (default: every submission) of ``unit``; return the Outcomes."""
     # nbgrader's gradebook code trips SQLAlchemy 2's autoflush warnings; they are harmless.
     warnings.filterwarnings("ignore", category=SAWarning)
+    refuse_without_sandbox(course, overrides)
     if not gradebook.has_assignment(course.db_url, unit):
         generate.register(course, unit)
     students = sorted(students or course.submitted_students(unit))
@@ -168,8 +184,9 @@ def _pool(students, k, course, unit, snapshot, scratch, log, overrides, outcomes
     """Grade ``students`` with ``k`` workers; return those lost to a dead worker."""
     context = multiprocessing.get_context("spawn")
     broken = []
+    slots = context.Value("i", 0)
     with ProcessPoolExecutor(k, mp_context=context, initializer=worker.start,
-                             initargs=(str(course.root), str(log), overrides)) as pool:
+                             initargs=(str(course.root), str(log), overrides, slots)) as pool:
         futures = {pool.submit(worker.grade, unit, s, str(snapshot), str(scratch)): s
                    for s in students}
         with Gradebook(course.db_url) as gb:
@@ -188,6 +205,11 @@ def _record(gb, course, unit, student, future):
         result = future.result()
     except Exception as exc:  # the worker process itself failed
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "notes": [], "data": None}
+    try:
+        result = valid_result(gb, unit, student, result)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        result = {"ok": False, "error": f"its worker returned an invalid result ({exc})",
+                  "notes": [], "data": None}
     if result["ok"] and result["data"] is not None:
         gradebook.merge(gb, unit, student, result["data"])
         return Outcome(student, "graded", result["notes"])
@@ -203,3 +225,15 @@ def _error(gb, course, unit, student, why, notes=()):
     _clear_outputs(course, unit, student)
     return Outcome(student, "error", [*notes, {"severity": "zero", "kind": "grader",
                                                "text": reason}])
+
+
+def valid_result(gb, unit, student, result):
+    """The worker's ``result`` checked field by field against the gradebook (the only
+    thing the owner takes from grading): raises ValueError when anything is off."""
+    if not isinstance(result, dict) or result.get("student") not in (student, None):
+        raise ValueError("not a result for this submission")
+    out = {"ok": bool(result.get("ok")), "error": str(result.get("error") or "")[:2000],
+           "notes": gradebook.valid_notes(result.get("notes")), "data": None}
+    if out["ok"] and result.get("data") is not None:
+        out["data"] = gradebook.valid_data(gb, unit, result["data"])
+    return out

@@ -26,8 +26,14 @@ from .course import Course
 _course = None
 
 
-def start(root, log_path, overrides):
-    """Process initializer: load the course once, route output to ``log_path``."""
+# Worker k's kernels run as uid FIRST_UID + k: no two kernels that run at the same time
+# share a uid, so one's process limit (RLIMIT_NPROC counts per uid) never starves another.
+FIRST_UID = 200_000
+
+
+def start(root, log_path, overrides, slots=None):
+    """Process initializer: load the course once, route output to ``log_path``;
+    take the next worker slot from the shared counter ``slots``."""
     global _course
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -40,6 +46,11 @@ def start(root, log_path, overrides):
     for section, values in overrides.items():
         for key, value in values.items():
             getattr(_course.config, section)[key] = value
+    if slots is not None:
+        with slots.get_lock():
+            slot = slots.value
+            slots.value += 1
+        _course.config.LimitedKernelManager.uid = FIRST_UID + slot
 
 
 def grade(unit, student, snapshot, scratch_dir):
