@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import CollectApp, ZipCollectApp
 
 from . import generate, gradebook, records, triage
-from .zipcollect import entry_name, safe_unzip
+from .zipcollect import safe_unzip
 
 
 @contextlib.contextmanager
@@ -57,13 +57,15 @@ def stage(source, archive):
     source = Path(source)
     shutil.rmtree(archive, ignore_errors=True)
     archive.mkdir(parents=True)
-    if source.is_dir():
-        for entry in source.iterdir():
+    if source.is_dir():  # links are copied as links: the extractor reports and skips them
+        for entry in sorted(source.iterdir()):
             target = archive / entry.name
-            if entry.is_dir():
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry), target)
+            elif entry.is_dir():
                 shutil.copytree(entry, target, symlinks=True)
             elif entry.is_file():
-                shutil.copy(entry, target)
+                shutil.copyfile(entry, target)
     elif zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as zf:
             inner = [i for i in zf.infolist() if i.filename.lower().endswith(".zip")]
@@ -104,12 +106,12 @@ def from_lms(course, unit, source=None, student_regexp=None):
     for student, (chosen, status, found, entries) in sorted(decisions.items()):
         notes = [{"severity": s, "kind": "collect", "text": t} for s, t in found]
         for entry in entries:
-            for name, issues in problems.items():
-                if entry == entry_name(name):
-                    notes += [{"severity": "review", "kind": "collect",
-                               "text": f"{name} {issue}"} for issue in issues]
-        if chosen is None:
-            course.folder("submitted", student, unit).mkdir(parents=True, exist_ok=True)
+            notes += [{"severity": "review", "kind": "collect", "text": f"{entry} {issue}"}
+                      for issue in problems.get(entry, [])]
+        if chosen is None:  # nothing to grade now: what an earlier collect left goes too
+            folder = course.folder("submitted", student, unit)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
         collected[student] = {"source": ", ".join(entries), "status": status,
                               "notebook": chosen.name if chosen else None, "notes": notes}
     skipped += [{"entry": e, "reason": "no student id in its name (student_regexp)"}
@@ -125,14 +127,40 @@ def from_exchange(course, unit, exchange_root=None):
     if exchange_root:
         argv.append(f"--Exchange.root={exchange_root}")
     before = {s: _mtime(course, unit, s) for s in course.submitted_students(unit)}
+    linked = exchange_links(course, unit, exchange_root)
     _run(CollectApp, argv, course.root)
     collected = {}
     expected = triage.grade_ids(course.folder("release", unit=unit), unit)
     for student in course.submitted_students(unit):
         if before.get(student) == _mtime(course, unit, student):
             continue  # not (re)collected this time
-        collected[student] = tidy(course.folder("submitted", student, unit), unit, expected)
+        folder = course.folder("submitted", student, unit)
+        if student in linked:  # nbgrader's copy followed them: keep none of it
+            stamp = folder / "timestamp.txt"
+            kept = stamp.read_bytes() if stamp.is_file() else None
+            shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            if kept is not None:
+                stamp.write_bytes(kept)
+            collected[student] = {"source": "exchange", "status": "refused", "notebook": None,
+                                  "notes": [{"severity": "zero", "kind": "collect", "text": (
+                                      "the submission holds links, which are never followed: "
+                                      + ", ".join(linked[student][:5]) + "; not graded")}]}
+            continue
+        collected[student] = tidy(folder, unit, expected)
     return _finish(course, unit, collected, [])
+
+
+def exchange_links(course, unit, exchange_root=None):
+    """{student: [links]} of the unit's submissions waiting in the exchange's inbound."""
+    root = exchange_root or course.config.Exchange.get("root", "/srv/nbgrader/exchange")
+    inbound = Path(root) / course.coursedir.course_id / "inbound"
+    found = {}
+    for entry in sorted(inbound.glob(f"*+{unit}+*")) if inbound.is_dir() else []:
+        links = triage.links(entry) if not entry.is_symlink() else ["(the folder itself)"]
+        if links:
+            found.setdefault(entry.name.split("+")[0], []).extend(links)
+    return found
 
 
 def _mtime(course, unit, student):

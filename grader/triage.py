@@ -8,6 +8,7 @@ file cannot be graded.
 """
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -41,13 +42,32 @@ def problem(path):
 
 
 def candidates(folder):
-    """Every .ipynb file under ``folder`` (checkpoints and macOS debris left out)."""
+    """Every .ipynb file under ``folder`` (checkpoints and macOS debris left out; links,
+    and anything under a linked folder, are never candidates)."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         return []
     return sorted(p for p in folder.rglob("*.ipynb")
-                  if p.is_file() and not any(part in SKIP_PARTS or part.startswith("._")
-                                             for part in p.relative_to(folder).parts))
+                  if not linked(folder, p) and p.is_file()
+                  and not any(part in SKIP_PARTS or part.startswith("._")
+                              for part in p.relative_to(folder).parts))
+
+
+def linked(folder, path):
+    """Whether ``path`` or a folder between ``folder`` and it is a link."""
+    rel = Path(path).relative_to(folder)
+    return any((Path(folder) / Path(*rel.parts[: i + 1])).is_symlink()
+               for i in range(len(rel.parts)))
+
+
+def links(folder):
+    """The links anywhere under ``folder`` (relative paths), without following any."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            if Path(dirpath, name).is_symlink():
+                found.append(str(Path(dirpath, name).relative_to(folder)))
+    return sorted(found)
 
 
 def notebook_ids(path):

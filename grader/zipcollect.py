@@ -2,19 +2,26 @@
 
 LMS exports hold one entry per student: a zip file, a folder, or a loose
 notebook. ``SubmissionExtractor`` unpacks each entry into its own folder
-under ``extracted/`` (zip members are checked: no absolute or ``..`` paths,
-no links, bounded sizes; only notebooks are taken) and writes down the
-entries it could not read. ``SubmissionCollector`` maps an entry's name to a
-student id (``student_regexp``) and, among all the notebooks of that student,
-lets ``grader.triage.choose`` pick the one to grade, which nbgrader then
-copies to ``submitted/<student>/<unit>/<unit>.ipynb``. Everything else is
-skipped with a reason the ``collect`` command reports.
+under ``extracted/``, named exactly like the entry (``alice/`` and
+``alice.zip`` stay apart). Links are never followed or copied, neither in
+folders nor in zips (zip members are checked too: no absolute or ``..``
+paths, bounded sizes; only notebooks are taken); it writes down the entries
+it could not read. ``SubmissionCollector`` maps an entry's name to a student
+id (``student_regexp``; accents are kept as their plain letters, anything
+else becomes ``_``) and, among all the notebooks of that student, lets
+``grader.triage.choose`` pick the one to grade, which nbgrader then copies to
+``submitted/<student>/<unit>/<unit>.ipynb``. Two entries are never merged
+into one submission: entries whose different names give the same id, or two
+entries of one student that both hold notebooks, are refused (no notebook is
+graded, the id gets a zero and a reason that names every entry). Everything
+else is skipped with a reason the ``collect`` command reports.
 """
 
 import os
 import re
 import shutil
 import stat
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -33,6 +40,26 @@ def entry_name(name):
         if name.lower().endswith(ext):
             return name[: -len(ext)]
     return name
+
+
+def copy_plain(src, dest):
+    """Copy the folder ``src`` to ``dest`` without following or copying links (nor
+    anything else that is not a plain file or folder); return the problems met."""
+    problems = []
+    for dirpath, dirnames, filenames in os.walk(src):  # never enters a linked folder
+        rel = Path(dirpath).relative_to(src)
+        Path(dest, rel).mkdir(parents=True, exist_ok=True)
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath, name)
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                problems.append(f"holds a link, `{rel / name}`: skipped (links are never "
+                                "followed)")
+            elif stat.S_ISREG(mode):
+                shutil.copyfile(path, Path(dest, rel, name), follow_symlinks=False)
+        dirnames[:] = [d for d in dirnames if not Path(dirpath, d).is_symlink()
+                       and not d.startswith(".") and d != "__MACOSX"]
+    return problems
 
 
 def safe_unzip(archive, dest, max_bytes, max_members, folders=False):
@@ -85,12 +112,15 @@ class SubmissionExtractor(ExtractorPlugin):
             if name.startswith(".") or name == "__MACOSX":
                 continue
             src = Path(archive_path, name)
-            dest = Path(extracted_path, entry_name(name))
+            dest = Path(extracted_path, name)
             dest.mkdir(parents=True, exist_ok=True)
             try:
-                if src.is_dir():
-                    shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True,
-                                    ignore=shutil.ignore_patterns(".*", "__MACOSX"))
+                if src.is_symlink():
+                    self.problems[name] = ["is a link: skipped (links are never followed)"]
+                elif src.is_dir():
+                    found = copy_plain(src, dest)
+                    if found:
+                        self.problems[name] = found
                 elif name.lower().endswith(ARCHIVES):
                     found = safe_unzip(src, dest, self.max_unpacked_mb * 2**20, self.max_members)
                     if found:
@@ -110,11 +140,21 @@ class SubmissionCollector(FileNameCollectorPlugin):
              "student_id is the student id. Moodle: r'(?P<student_id>.+?)_\\d+_assignsubmission'",
     ).tag(config=True)
 
-    def student_id(self, entry):
-        match = re.match(self.student_regexp, entry)
+    def owner(self, entry):
+        """The student name the entry's name holds (``student_regexp``), or None."""
+        match = re.match(self.student_regexp, entry_name(entry))
         if not match or not match.groupdict().get("student_id"):
             return None
-        sid = re.sub(r"[^A-Za-z0-9_.@-]+", "_", match.group("student_id").strip()).strip("_.")
+        return unicodedata.normalize("NFC", match.group("student_id").strip())
+
+    def student_id(self, entry):
+        """The student id of an export entry (None: no id in its name)."""
+        name = self.owner(entry)
+        if name is None:
+            return None
+        plain = "".join(c for c in unicodedata.normalize("NFKD", name)
+                        if not unicodedata.combining(c))
+        sid = re.sub(r"[^A-Za-z0-9_.@-]+", "_", plain).strip("_.")
         return sid if STUDENT_ID.match(sid) else None
 
     def decide(self, extracted):
@@ -133,10 +173,29 @@ class SubmissionCollector(FileNameCollectorPlugin):
                 entries.setdefault(sid, []).append(entry)
         decisions = {}
         for sid, names in entries.items():
-            files = [f for n in names for f in triage.candidates(Path(extracted, n))]
+            found = {n: triage.candidates(Path(extracted, n)) for n in names}
+            refused = self.refusal(sid, names, found)
+            if refused:
+                decisions[sid] = (None, "refused", [("zero", refused)], names)
+                continue
+            files = [f for n in names for f in found[n]]
             chosen, status, notes = triage.choose(files, f"{unit}.ipynb", expected)
             decisions[sid] = (chosen, status, notes, names)
         return decisions
+
+    def refusal(self, sid, names, found):
+        """Why the entries ``names`` that all map to ``sid`` cannot be graded (or None)."""
+        listed = " and ".join(f"`{n}`" for n in names)
+        if len({self.owner(n) for n in names}) > 1:
+            return (f"the export entries {listed} are different students but both give the "
+                    f"student id `{sid}`: not graded; rename one of them (or pass "
+                    "--student-regexp) and collect again")
+        holding = [n for n in names if found[n]]
+        if len(holding) > 1:
+            listed = " and ".join(f"`{n}`" for n in holding)
+            return (f"the export holds two submissions of `{sid}`, {listed}: not graded; "
+                    "keep the one to grade and collect again")
+        return None
 
     def collect(self, submitted_file):
         app = self.parent

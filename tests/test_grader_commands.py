@@ -12,7 +12,7 @@ import pytest
 from fixtures.submissions import build as b
 from fixtures.submissions.cases import RAW
 from nbgrader.api import Gradebook
-from support.grading import ScratchCourse, nbgrader
+from support.grading import BIN, ScratchCourse, nbgrader
 from support.paths import FIXTURES
 
 from grader import gradebook
@@ -83,7 +83,7 @@ def test_collect_from_the_exchange(course, tmp_path):
     work = {"alice": {f"{UNIT}.ipynb": perfect(course)},
             "bob": {"my copy.ipynb": perfect(course)},
             "carol": {f"{UNIT}.ipynb": perfect(course), "scratch.ipynb": perfect(course)},
-            "dave": {}}
+            "dave": {}, "eve": {f"{UNIT}.ipynb": perfect(course)}}
     for student, files in work.items():
         home = tmp_path / student / UNIT
         home.mkdir(parents=True)
@@ -92,11 +92,16 @@ def test_collect_from_the_exchange(course, tmp_path):
             (home / name).write_bytes(b.dumps(nb))
         nbgrader("submit", UNIT, "--student", student, "--course", "tensors-to-lenet", *common,
                  cwd=tmp_path / student)
+    # eve swaps her notebook in the exchange for a link to the solution
+    (inbound,) = (exchange / "tensors-to-lenet" / "inbound").glob(f"eve+{UNIT}+*")
+    (inbound / f"{UNIT}.ipynb").unlink()
+    (inbound / f"{UNIT}.ipynb").symlink_to(course.root / "solutions" / UNIT / f"{UNIT}.ipynb")
     out = course.grader("collect", UNIT, "--exchange", "--exchange-root", str(exchange)).stdout
     for student in ("alice", "bob", "carol"):
         assert f"{UNIT}.ipynb" in submitted(course, student), out
     assert "my copy.ipynb" not in submitted(course, "bob")
     assert "2 notebooks submitted" in out and "dave" in out and "missing" in out
+    assert f"{UNIT}.ipynb" not in submitted(course, "eve") and "holds links" in out
 
 
 def test_unreadable_submissions_get_a_stated_zero_without_a_kernel(course, tmp_path):
@@ -108,6 +113,14 @@ def test_unreadable_submissions_get_a_stated_zero_without_a_kernel(course, tmp_p
     with zipfile.ZipFile(export / "nothing.zip", "w") as zf:
         zf.writestr("README.txt", "sorry")
     course.grader("collect", UNIT, "--from", str(export))
+    no_bwrap = str(BIN)  # the environment's programs, but no bwrap or setpriv
+    refused = course.grader("autograde", UNIT, check=False, path=no_bwrap)
+    assert refused.returncode == 1 and "refusing to grade" in refused.stderr
+    assert "bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+    with Gradebook(f"sqlite:///{course.db}") as gb:
+        assert gb.assignment_submissions(UNIT) == []
+    unsafe = course.grader("autograde", UNIT, "--no-sandbox", path=no_bwrap)
+    assert "3 not graded" in unsafe.stdout and "--no-sandbox" in unsafe.stderr
     out = course.grader("autograde", UNIT).stdout
     assert "3 not graded" in out
     with Gradebook(f"sqlite:///{course.db}") as gb:

@@ -1,7 +1,10 @@
 """Drive the real nbgrader command line on a scratch copy of the course."""
 
+import hashlib
 import os
 import shutil
+import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -44,9 +47,10 @@ class ScratchCourse:
             shutil.copytree(Path(source) / unit, self.root / "solutions" / unit)
             nbgrader("generate_assignment", unit, "--force", cwd=self.root)
 
-    def grader(self, *args, timeout=1800, check=True):
-        """Run ``python -m grader ARGS`` on this course; fail the test if it fails."""
-        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    def grader(self, *args, timeout=1800, check=True, path=None):
+        """Run ``python -m grader ARGS`` on this course; fail the test if it fails.
+        ``path``: the PATH to run it with (default: the environment's, then the caller's)."""
+        env = dict(os.environ, PATH=path or f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
         proc = subprocess.run(
             [sys.executable, "-m", "grader", "--root", str(self.root), *args], cwd=self.root,
             env=env, capture_output=True, text=True, timeout=timeout,
@@ -79,3 +83,47 @@ class ScratchCourse:
                     g.name: (g.score, g.max_score) for nb in sub.notebooks for g in nb.grades
                 }
         return out
+
+
+def tree_state(folder, content=True):
+    """{relative path: state} of everything under ``folder``, links not followed: a
+    file's SHA-256 (or, with ``content=False``, its size, mode, mtime and ctime: any
+    write changes the ctime), a link's target, a folder's mode."""
+    folder = Path(folder)
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            info = path.lstat()
+            key = str(path.relative_to(folder))
+            if stat.S_ISLNK(info.st_mode):
+                out[key] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(info.st_mode):
+                out[key] = ("folder", info.st_mode)
+            elif content:
+                out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                out[key] = (info.st_size, info.st_mode, info.st_mtime_ns, info.st_ctime_ns)
+    return out
+
+
+SUBMISSION_TABLES = {"student", "submitted_assignment", "submitted_notebook", "grade",
+                     "comment"}
+
+
+def gradebook_definitions(db):
+    """Every row of the gradebook's tables that describe the course (assignments,
+    notebooks, cells and the stored test sources), and every manual grade."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        out = {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}")))  # noqa: S608
+               for t in tables if t not in SUBMISSION_TABLES}
+        out["manual grades"] = sorted(map(repr, con.execute(
+            "SELECT id, manual_score, extra_credit FROM grade WHERE manual_score IS NOT NULL "
+            "OR extra_credit IS NOT NULL")))
+        out["manual comments"] = sorted(map(repr, con.execute(
+            "SELECT id, manual_comment FROM comment WHERE manual_comment IS NOT NULL")))
+        return out
+    finally:
+        con.close()
