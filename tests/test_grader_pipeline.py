@@ -7,23 +7,30 @@ files), and the real commands run on it once: ``collect --from``,
 every case's gradebook entry and stated reason, the feedback, the CSV and the
 summary; that a second, sequential run by plain ``nbgrader autograde`` of a
 batch of submissions gives exactly the same gradebook; and that grading again
-changes nothing.
+changes nothing. Hostile kernels run in the batch beside honest students:
+what they printed about what they could reach, the course, the environment
+and every submission, byte for byte, before and after, and the processes left
+over show that each stayed inside its sandbox.
 """
 
 import csv
+import hashlib
 import html
 import re
 import shutil
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 from fixtures.submissions.cases import BATCH, BY_NAME, CASES, Unit, export_entry
 from nbgrader.api import Gradebook
 from support import paths
-from support.grading import ScratchCourse, nbgrader
+from support.grading import ScratchCourse, gradebook_definitions, nbgrader, tree_state
 
 from grader import gradebook
 from grader.course import Course
+from grader.worker import FIRST_UID
 
 UNIT = "01_tensors"
 pytestmark = [
@@ -46,16 +53,60 @@ def run(tmp_path_factory):
     export = scratch.root / "lms-export"
     export.mkdir()
     for case in CASES:
-        export_entry(case, unit, export)
+        export_entry(case, unit, export, scratch.root)
     collected = scratch.grader("collect", UNIT, "--from", str(export))
     for case in CASES:  # files that only reach submitted/ through the exchange
         for name, data in case.extra.items():
             (scratch.root / "grader" / "submitted" / case.name / UNIT / name).write_bytes(data)
+    before = untouched(scratch)
     graded = scratch.grader("autograde", UNIT, "--workers", "2")
     scratch.grader("feedback", UNIT)
     scratch.grader("export", "--to", str(scratch.root / "out"))
     return {"scratch": scratch, "unit": unit, "collect": collected.stdout,
-            "autograde": graded.stdout, "course": Course(scratch.root)}
+            "autograde": graded.stdout, "course": Course(scratch.root), "before": before,
+            "after": untouched(scratch), "left over": sandboxed_processes()}
+
+
+def untouched(scratch):
+    """What no kernel may change: the course's sources and student versions, the
+    gradebook's description of the course and its manual grades, every submission,
+    the environment (size, mode, times of each file: any write changes its ctime)."""
+    return {"solutions": tree_state(scratch.root / "solutions"),
+            "exercises": tree_state(scratch.root / "exercises"),
+            "submitted": tree_state(scratch.root / "grader" / "submitted"),
+            "gradebook": gradebook_definitions(scratch.db),
+            "environment": environment()}
+
+
+def environment():
+    """The environment's state; by content for what `make` rewrites (with the same
+    bytes) whenever it reinstalls the course package, by size and times elsewhere."""
+    state = tree_state(sys.prefix, content=False)
+    for key in [k for k in state if REINSTALLED.match(k)]:
+        path = Path(sys.prefix, key)
+        if path.is_file() and not path.is_symlink():
+            state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+REINSTALLED = re.compile(r"^(\.installed|lib/python[\d.]+/site-packages/(__editable__|"
+                         r"__pycache__/__editable__|dlcourse-[\d.]+\.dist-info))")
+
+
+def sandboxed_processes():
+    """Processes still running as a worker's kernel uid."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "uids", "cmdline"]):
+        uids = proc.info["uids"]
+        if uids and FIRST_UID <= uids.real < FIRST_UID + 64:
+            found.append((proc.info["pid"], proc.info["cmdline"]))
+    return found
+
+
+def autograded(run, student):
+    return run["scratch"].root / "grader" / "autograded" / student / UNIT / f"{UNIT}.ipynb"
 
 
 def scores(run, student):
@@ -104,6 +155,41 @@ def test_every_case_ends_with_the_right_gradebook_entry(run, name):
                                                               for n in found)), None)
     allowed = case.severity.split("|") if case.severity else [None]
     assert worst in allowed, f"{name}: most serious note {worst}, expected {allowed}: {found}"
+
+
+@pytest.mark.parametrize("name", [c.name for c in CASES if c.prints])
+def test_a_hostile_kernel_reaches_nothing_outside_its_sandbox(run, name):
+    assert BY_NAME[name].prints in autograded(run, name).read_text()
+
+
+@pytest.mark.parametrize("part", ["solutions", "exercises", "submitted", "gradebook",
+                                  "environment"])
+def test_grading_leaves_the_course_byte_identical(run, part):
+    before, after = run["before"][part], run["after"][part]
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert changed == [], f"{part} changed while grading: {changed[:10]}"
+
+
+def test_no_kernel_outlives_its_grading_or_stops_the_others(run):
+    assert run["left over"] == []
+    log = (run["scratch"].root / "grader" / "reports" / UNIT / "autograde.log").read_text()
+    assert "worker process died" not in log and "error" not in run["autograde"].split(";")[0]
+    with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
+        assert {s.student_id for s in gb.assignment_submissions(UNIT)} == {c.name for c in CASES}
+
+
+def test_output_is_limited_by_size(run):
+    page = run["scratch"].root / "grader" / "feedback" / "output_images" / UNIT / f"{UNIT}.html"
+    assert autograded(run, "output_images").stat().st_size < 16 * 2**20
+    assert page.stat().st_size < 16 * 2**20
+
+
+def test_collect_refuses_links_and_never_merges_two_entries(run):
+    out = run["collect"]
+    assert "Zoë" in out and "Zoé" in out and "twice.zip" in out
+    for name in ("link_to_solutions", "linked_folder", "Zoe", "twice"):
+        folder = run["scratch"].root / "grader" / "submitted" / name / UNIT
+        assert list(folder.iterdir()) == [], f"{name}: {list(folder.iterdir())}"
 
 
 def test_feedback_shows_messages_but_no_hidden_test(run):
@@ -188,7 +274,13 @@ def test_parallel_equals_a_sequential_nbgrader_run(run, tmp_path_factory):
 
 def test_grading_again_changes_nothing(run):
     before = gradebook.dump(f"sqlite:///{run['scratch'].db}")
-    again = ["os_exit", "cheat_hidden_patch", "missing", "not_json"]
+    pages = tree_state(run["scratch"].root / "grader" / "feedback")
+    again = ["os_exit", "cheat_hidden_patch", "missing", "not_json", "attack_course",
+             "kills_owner", "Zoe", "link_to_solutions"]
     args = [a for s in again for a in ("--student", s)]
     run["scratch"].grader("autograde", UNIT, "--workers", "2", *args)
     assert gradebook.dump(f"sqlite:///{run['scratch'].db}") == before
+    others = {k: v for k, v in tree_state(run["scratch"].root / "grader" / "feedback").items()
+              if k.split("/")[0] not in again}
+    assert others == {k: v for k, v in pages.items() if k.split("/")[0] not in again}
+    assert sandboxed_processes() == []
