@@ -13,6 +13,7 @@ drives real nbgrader, extended through its configuration
   ``notes``: the autograde preprocessors that survive broken and hostile
   notebooks (restored structure, tampering detection, time, memory and
   output limits);
+- ``sandbox``: the bubblewrap sandbox every grading kernel runs in;
 - ``feedback`` + ``hide``: feedback HTML without the hidden tests;
 - ``export`` + ``summary`` + ``records``: grades.csv, the summary, the histogram.
 """
