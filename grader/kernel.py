@@ -54,7 +54,7 @@ KERNEL_ENV = {
 
 # What a sandboxed kernel's environment holds besides KERNEL_ENV (nothing else leaks in).
 SANDBOX_ENV = {
-    "HOME": "/tmp", "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib",
+    "HOME": "/tmp", "LANG": "C.UTF-8",
     "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
 }
 PASSED_ON = ("DLCOURSE_DATA", "NBGRADER_EXECUTION", "TZ")
@@ -116,7 +116,8 @@ class LimitedKernelManager(AsyncKernelManager):
         limits = [f"--memory-mb={self.memory_limit_mb}", f"--file-mb={self.file_size_limit_mb}"]
         if self.sandbox and self._folder is not None:
             limits.append(f"--nproc={self.process_limit}")  # counts per uid: the kernel's own
-            env = {**SANDBOX_ENV, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            env = {**SANDBOX_ENV, "MPLCONFIGDIR": str(self._folder.matplotlib),
+                   "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                    **{k: os.environ[k] for k in PASSED_ON if k in os.environ}, **env}
             hidden = [*sandbox.hidden_paths(self._root()), *map(Path, self.extra_hidden)]
             cmd = sandbox.command(self._folder, cmd, self.uid, hidden, env,

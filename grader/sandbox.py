@@ -74,7 +74,9 @@ CAPS = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID
 
 @dataclass
 class Folder:
-    """A kernel's own folder: ``base/kernel.json``, ``base/sockets/``, ``base/work/``."""
+    """A kernel's own folder: ``base/kernel.json``, ``base/sockets/``, ``base/work/``
+    and ``base/matplotlib/`` (its MPLCONFIGDIR, seeded with the grading user's font
+    list, so that no kernel spends seconds building one and warns on stderr)."""
 
     base: Path
 
@@ -90,6 +92,10 @@ class Folder:
     def work(self):
         return self.base / "work"
 
+    @property
+    def matplotlib(self):
+        return self.base / "matplotlib"
+
     def remove(self):
         shutil.rmtree(self.base, ignore_errors=True)
 
@@ -102,9 +108,14 @@ def make_folder(source, uid):
     are copied. Everything the kernel may write belongs to ``uid``."""
     folder = Folder(Path(tempfile.mkdtemp(prefix="grader-kernel-")))
     folder.base.chmod(0o711)
-    for sub in (folder.sockets, folder.work):
+    for sub in (folder.sockets, folder.work, folder.matplotlib):
         sub.mkdir(mode=0o700)
         os.chown(sub, uid, uid)
+    cache = Path(os.environ.get("MPLCONFIGDIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "matplotlib"))
+    for fonts in cache.glob("fontlist-*.json") if cache.is_dir() else []:
+        shutil.copyfile(fonts, folder.matplotlib / fonts.name)
+        os.chown(folder.matplotlib / fonts.name, uid, uid)
     if source is not None:
         _copy_plain(Path(source), folder.work, uid)
     return folder
@@ -176,6 +187,7 @@ def command(folder, argv, uid, hidden, env, data=None):
     cmd += ["--ro-bind", str(folder.connection_file), str(folder.connection_file),
             "--bind", str(folder.sockets), str(folder.sockets),
             "--bind", str(folder.work), str(folder.work),
+            "--bind", str(folder.matplotlib), str(folder.matplotlib),
             "--chmod", "0711", str(folder.base),  # bwrap makes it 0700 (root's) on the tmpfs
             *UNSHARE, *CAPS, "--clearenv"]
     for key, value in env.items():
