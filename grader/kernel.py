@@ -81,6 +81,10 @@ class LimitedKernelManager(AsyncKernelManager):
                    "with `autograde --no-sandbox`: student code then runs as this user."
     ).tag(config=True)
     uid = Integer(65534, help="The unprivileged uid a sandboxed kernel runs as.").tag(config=True)
+    worker_uid_base = Integer(
+        200_000, help="Under `python -m grader autograde`, worker k's kernels run as this "
+                      "uid + k. Give two courses graded at the same time different bases."
+    ).tag(config=True)
     course_root = Unicode(
         "", help="The folder the sandbox hides (default: CourseDirectory.root, else the cwd)."
     ).tag(config=True)

@@ -26,9 +26,6 @@ from .course import Course
 _course = None
 
 
-# Worker k's kernels run as uid FIRST_UID + k: no two kernels that run at the same time
-# share a uid, so one's process limit (RLIMIT_NPROC counts per uid) never starves another.
-FIRST_UID = 200_000
 
 
 def start(root, log_path, overrides, slots=None):
@@ -50,7 +47,17 @@ def start(root, log_path, overrides, slots=None):
         with slots.get_lock():
             slot = slots.value
             slots.value += 1
-        _course.config.LimitedKernelManager.uid = FIRST_UID + slot
+        # Worker k's kernels run as uid base + k: no two kernels that run at the same time
+        # share a uid, so one's process limit (RLIMIT_NPROC counts per uid) never starves
+        # another.
+        _course.config.LimitedKernelManager.uid = worker_uid_base(_course.config) + slot
+
+
+def worker_uid_base(config):
+    """The uid of worker 0's kernels (``c.LimitedKernelManager.worker_uid_base``)."""
+    from .kernel import LimitedKernelManager
+
+    return LimitedKernelManager(config=config).worker_uid_base
 
 
 def grade(unit, student, snapshot, scratch_dir):

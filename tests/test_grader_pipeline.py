@@ -30,7 +30,6 @@ from support.grading import ScratchCourse, gradebook_definitions, nbgrader, tree
 
 from grader import gradebook
 from grader.course import Course
-from grader.worker import FIRST_UID
 
 UNIT = "01_tensors"
 pytestmark = [
@@ -38,11 +37,14 @@ pytestmark = [
     pytest.mark.xdist_group("grader-pipeline"),
     pytest.mark.skipif(not paths.solution(UNIT).is_file(), reason=f"{UNIT} is not written yet"),
 ]
+# Kernel uids of this batch alone: other tests grade at the same time on the other worker.
+KERNEL_UIDS = range(210_000, 210_064)
 # Generous per-cell limit: the set-up cell imports TensorFlow on a busy 2-core machine.
 CONFIG = f"""
 c.GuardedExecute.cell_timeouts = {{"{UNIT}": 60}}
 c.GuardedExecute.notebook_timeouts = {{"{UNIT}": 900}}
 c.LimitedKernelManager.memory_limit_mb = 3000
+c.LimitedKernelManager.worker_uid_base = {KERNEL_UIDS.start}
 """
 
 
@@ -94,13 +96,13 @@ REINSTALLED = re.compile(r"^(\.installed|lib/python[\d.]+/site-packages/(__edita
 
 
 def sandboxed_processes():
-    """Processes still running as a worker's kernel uid."""
+    """Processes still running as one of this batch's kernel uids."""
     import psutil
 
     found = []
     for proc in psutil.process_iter(["pid", "uids", "cmdline"]):
         uids = proc.info["uids"]
-        if uids and FIRST_UID <= uids.real < FIRST_UID + 64:
+        if uids and uids.real in KERNEL_UIDS:
             found.append((proc.info["pid"], proc.info["cmdline"]))
     return found
 
@@ -176,6 +178,12 @@ def test_no_kernel_outlives_its_grading_or_stops_the_others(run):
     assert "worker process died" not in log and "error" not in run["autograde"].split(";")[0]
     with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
         assert {s.student_id for s in gb.assignment_submissions(UNIT)} == {c.name for c in CASES}
+
+
+def test_kernels_run_as_the_uids_their_course_sets(run):
+    match = re.search(r"uid: (\d+)", autograded(run, "kills_owner").read_text())
+    assert match, "the kills_owner case printed no uid"
+    assert int(match.group(1)) in KERNEL_UIDS
 
 
 def test_output_is_limited_by_size(run):
