@@ -22,10 +22,9 @@ from nbgrader.utils import capture_log
 
 from . import gradebook, notes
 from .course import Course
+from .kernel import LimitedKernelManager
 
 _course = None
-
-
 
 
 def start(root, log_path, overrides, slots=None):
@@ -55,9 +54,8 @@ def start(root, log_path, overrides, slots=None):
 
 def worker_uid_base(config):
     """The uid of worker 0's kernels (``c.LimitedKernelManager.worker_uid_base``)."""
-    from .kernel import LimitedKernelManager
-
-    return LimitedKernelManager(config=config).worker_uid_base
+    default = LimitedKernelManager.worker_uid_base.default_value
+    return int(config.LimitedKernelManager.get("worker_uid_base", default))
 
 
 def grade(unit, student, snapshot, scratch_dir):
