@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.machine import table
-from grader.course import write_scratch_config
+from grader.course import DATA_FOLDER, write_scratch_config
 
 UNIT = "01_tensors"
 
@@ -43,7 +43,7 @@ def make_course(root, repo, n):
     exercise = repo / "exercises" / UNIT / f"{UNIT}.ipynb"
     partial = partly_right(solution, exercise)
     for i in range(n):
-        folder = root / "grader" / "submitted" / f"student{i:02d}" / UNIT
+        folder = root / "instructor-data" / "submitted" / f"student{i:02d}" / UNIT
         folder.mkdir(parents=True)
         kind = ("perfect", "partial", "blank")[i % 3]
         if kind == "partial":
@@ -66,7 +66,7 @@ def scores(root):
     """(student, cell, auto score) of every grade in the scratch gradebook, sorted."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{root / DATA_FOLDER / 'gradebook.db'}") as gb:
         return sorted((sub.student_id, g.name, g.auto_score)
                       for sub in gb.assignment_submissions(UNIT)
                       for nb in sub.notebooks for g in nb.grades)

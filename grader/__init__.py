@@ -2,18 +2,17 @@
 
 ``python -m grader generate|collect|autograde|feedback|export`` (``__main__``)
 drives real nbgrader, extended through its configuration
-(``nbgrader_config.py``), preprocessors and plugins:
+(``nbgrader_config.py``), preprocessors and plugins. The package is laid out
+by stage, like nbgrader's own:
 
-- ``generate``: solutions/ -> exercises/, and a check that they agree;
-- ``collect`` + ``zipcollect`` + ``triage``: LMS exports and the exchange
-  into ``grader/submitted``, choosing the notebook of each submission;
-- ``autograde`` + ``worker`` + ``gradebook``: parallel autograde into scratch
-  gradebooks, merged by one owner process;
-- ``sanitize``, ``scan``, ``execute``, ``kernel``, ``probe``, ``verdict``,
-  ``notes``: the autograde preprocessors that survive broken and hostile
-  notebooks (restored structure, tampering detection, time, memory and
-  output limits);
-- ``sandbox``: the bubblewrap sandbox every grading kernel runs in;
-- ``feedback`` + ``hide``: feedback HTML without the hidden tests;
-- ``export`` + ``summary`` + ``records``: grades.csv, the summary, the histogram.
+- ``course``: where a course lives (its root, folders and working data in
+  ``instructor-data/``); ``generate``: solutions/ -> exercises/ and a check;
+- ``intake/``: ``collect``, ``zipcollect`` (nbgrader plugins) and ``triage``:
+  LMS exports and the exchange into ``instructor-data/submitted``;
+- ``grading/``: ``autograde`` (the owner process), ``worker``, ``gradebook``
+  (scratch gradebooks merged by the owner) and ``sandbox`` (bubblewrap);
+- ``preprocessors/``: the classes ``nbgrader_config.py`` names: ``sanitize``,
+  ``scan``, ``execute``, ``kernel``, ``probe``, ``verdict``, ``hide``;
+- ``reporting/``: ``notes`` and ``records`` (what the grader noticed),
+  ``feedback``, ``grades_csv`` (nbgrader's export plugin) and ``summary``.
 """

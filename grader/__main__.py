@@ -10,11 +10,11 @@ import os
 import sys
 from pathlib import Path
 
-from .course import Course
+from grader.course import Course
 
 
 def _generate(course, args):
-    from . import generate
+    from grader import generate
 
     units = args.units or course.units()
     if args.check:
@@ -31,7 +31,7 @@ def _generate(course, args):
 
 
 def _collect(course, args):
-    from . import collect
+    from grader.intake import collect
 
     if args.exchange:
         report = collect.from_exchange(course, args.unit, args.exchange_root)
@@ -51,7 +51,7 @@ def _collect(course, args):
 
 
 def _autograde(course, args):
-    from .autograde import autograde
+    from grader.grading.autograde import autograde
 
     if args.data:
         os.environ["DLCOURSE_DATA"] = str(Path(args.data).resolve())
@@ -78,7 +78,7 @@ def _autograde(course, args):
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     review = [o for o in outcomes if any(n["severity"] != "info" for n in o.notes)]
     print(f"{args.unit}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) +
-          f"; {len(review)} to look at (grader/reports/{args.unit}/status.json)")
+          f"; {len(review)} to look at (instructor-data/reports/{args.unit}/status.json)")
     for outcome in review:
         for note in outcome.notes:
             if note["severity"] != "info":
@@ -87,7 +87,7 @@ def _autograde(course, args):
 
 
 def _feedback(course, args):
-    from .feedback import feedback
+    from grader.reporting.feedback import feedback
 
     pages, errors = feedback(course, args.unit, args.student or None)
     print(f"{args.unit}: {len(pages)} feedback page(s) in {course.folder('feedback')}")
@@ -97,7 +97,7 @@ def _feedback(course, args):
 
 
 def _export(course, args):
-    from .summary import summarize
+    from grader.reporting.summary import summarize
 
     summary = summarize(course, args.to, args.units or None)
     out = Path(args.to or course.reports)
@@ -123,7 +123,7 @@ def parser():
     c.add_argument("unit")
     c.add_argument("--from", dest="source",
                    help="LMS export: a folder or a zip of per-student zips/folders/notebooks "
-                        "(default: what is already in grader/incoming/UNIT/archive)")
+                        "(default: what is already in instructor-data/incoming/UNIT/archive)")
     c.add_argument("--exchange", action="store_true", help="collect from nbgrader's exchange")
     c.add_argument("--exchange-root", help="the exchange folder (default: nbgrader's)")
     c.add_argument("--student-regexp",
@@ -151,7 +151,7 @@ def parser():
 
     e = sub.add_parser("export", help="grades.csv, summary and histogram")
     e.add_argument("units", nargs="*", help="units to include (default: all)")
-    e.add_argument("--to", help="output folder (default: grader/reports)")
+    e.add_argument("--to", help="output folder (default: instructor-data/reports)")
     e.set_defaults(run=_export)
     return p
 

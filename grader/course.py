@@ -18,6 +18,10 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 COURSE_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
 
+# The instructor's working data (gradebook, submissions, autograded copies, feedback,
+# reports): one folder at the course root, ignored by git, never in the code folders.
+DATA_FOLDER = "instructor-data"
+
 
 def write_scratch_config(root, extra=""):
     """Make ``root`` a course that uses this course's configuration.
@@ -28,7 +32,8 @@ def write_scratch_config(root, extra=""):
     ``extra``: more configuration lines (``c.X.y = ...``). Returns the gradebook path.
     """
     root = Path(root)
-    db = root / "gradebook.db"
+    (root / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
+    db = root / DATA_FOLDER / "gradebook.db"
     (root / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(COURSE_CONFIG)!r})  # noqa: F821\n"
@@ -55,6 +60,7 @@ class Course:
         if "root" not in self.config.CourseDirectory:
             self.config.CourseDirectory.root = str(start)
         self.root = Path(self.config.CourseDirectory.root).resolve()
+        (self.root / DATA_FOLDER).mkdir(exist_ok=True)
         self.coursedir = CourseDirectory(config=self.config)
         self.db_url = self.coursedir.db_url
 
@@ -73,13 +79,13 @@ class Course:
 
     @property
     def reports(self):
-        """Where the grader writes its own records and summaries: ``grader/reports``."""
-        return self.root / "grader" / "reports"
+        """Where the grader writes its own records and summaries: ``instructor-data/reports``."""
+        return self.root / DATA_FOLDER / "reports"
 
     @property
     def incoming(self):
-        """Where LMS downloads are unpacked by ``collect``: ``grader/incoming``."""
-        return self.root / "grader" / "incoming"
+        """Where LMS downloads are unpacked by ``collect``: ``instructor-data/incoming``."""
+        return self.root / DATA_FOLDER / "incoming"
 
     def units(self):
         """Every unit: a folder in the source directory."""

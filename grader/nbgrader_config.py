@@ -2,7 +2,7 @@
 
 The course root is the repository: ``solutions/`` is nbgrader's source folder,
 ``exercises/`` its release folder; submissions, autograded copies, feedback
-and the gradebook live under ``grader/`` (none of them is committed).
+and the gradebook live in ``instructor-data/`` at the root (ignored by git).
 The file at the repository root loads this one, so ``nbgrader`` commands and
 the formgrader work when started from the repository root.
 """
@@ -16,10 +16,12 @@ c.CourseDirectory.root = os.path.dirname(here)
 c.CourseDirectory.course_id = "tensors-to-lenet"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
-c.CourseDirectory.submitted_directory = "grader/submitted"
-c.CourseDirectory.autograded_directory = "grader/autograded"
-c.CourseDirectory.feedback_directory = "grader/feedback"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+c.CourseDirectory.submitted_directory = "instructor-data/submitted"
+c.CourseDirectory.autograded_directory = "instructor-data/autograded"
+c.CourseDirectory.feedback_directory = "instructor-data/feedback"
+os.makedirs(os.path.join(c.CourseDirectory.root, "instructor-data"), exist_ok=True)
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "instructor-data",
+                                                       "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "logs", "*.keras"]
 
 # Student notebooks carry no outputs; a stub that raises marks unsolved work.
@@ -35,23 +37,23 @@ c.Execute.interrupt_on_timeout = True
 # course's hardened preprocessors (grader/*.py): broken and hostile submissions end with
 # a score and a stated reason, never a hang.
 c.Autograde.sanitize_preprocessors = [
-    "grader.sanitize.InspectSubmission",  # notes what the student changed
+    "grader.preprocessors.sanitize.InspectSubmission",  # notes what the student changed
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",  # a copied cell: the last copy counts
-    "grader.sanitize.RestoreCells",  # only released metadata; deleted cells put back
+    "grader.preprocessors.sanitize.RestoreCells",  # only released metadata; deleted cells put back
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",  # tests and read-only cells from the gradebook
-    "grader.scan.ScanStudentCode",  # code that tampers with the tests
+    "grader.preprocessors.scan.ScanStudentCode",  # code that tampers with the tests
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "grader.execute.GuardedExecute",  # time, memory and output limits; runtime probe
+    "grader.preprocessors.execute.GuardedExecute",  # time, memory and output limits; runtime probe
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "grader.verdict.ApplyVerdict",  # tampering: the notebook scores zero, with the reason
+    "grader.preprocessors.verdict.ApplyVerdict",  # tampering: zero, with the reason
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Limits per unit, in seconds: each 5-10 times what the solution needs on 2 busy cores
@@ -72,12 +74,12 @@ c.LimitedKernelManager.memory_limit_mb = 6144  # per grading kernel (TensorFlow 
 # Feedback shows each test's score and message, never the hidden tests (nbgrader #917).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "grader.hide.HideHiddenTests",
-    "grader.hide.SummaryCell",
+    "grader.preprocessors.hide.HideHiddenTests",
+    "grader.preprocessors.hide.SummaryCell",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-# LMS exports: one zip, folder or notebook per student in grader/incoming/UNIT/archive.
-c.ZipCollectApp.downloaded_directory = "grader/incoming"
-c.ZipCollectApp.extractor_plugin = "grader.zipcollect.SubmissionExtractor"
-c.ZipCollectApp.collector_plugin = "grader.zipcollect.SubmissionCollector"
-c.ExportApp.plugin_class = "grader.export.GradesCsv"
+# LMS exports: one zip, folder or notebook per student in instructor-data/incoming/UNIT/archive.
+c.ZipCollectApp.downloaded_directory = "instructor-data/incoming"
+c.ZipCollectApp.extractor_plugin = "grader.intake.zipcollect.SubmissionExtractor"
+c.ZipCollectApp.collector_plugin = "grader.intake.zipcollect.SubmissionCollector"
+c.ExportApp.plugin_class = "grader.reporting.grades_csv.GradesCsv"

@@ -20,7 +20,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 def pytest_collection_modifyitems(items):
     """Keep each notebook's kernel-heavy fixture on one xdist worker.
 
-    Tests of a unit carry ``xdist_group`` marks (see test_units.py); with
+    Tests of a unit carry ``xdist_group`` marks (see units/test_units.py); with
     ``--dist loadgroup`` a group runs on one worker, so the expensive
     module-scoped fixtures (a solved kernel, a scratch course) are built once.
     """

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from grader.course import write_scratch_config
+from grader.course import DATA_FOLDER, write_scratch_config
 
 from .paths import SOLUTIONS
 
@@ -43,6 +43,7 @@ class ScratchCourse:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db = write_scratch_config(self.root, config)
+        self.data = self.root / DATA_FOLDER  # gradebook, submissions, feedback, reports
         for unit in units:
             shutil.copytree(Path(source) / unit, self.root / "solutions" / unit)
             nbgrader("generate_assignment", unit, "--force", cwd=self.root)
@@ -65,7 +66,7 @@ class ScratchCourse:
 
     def submit(self, student, unit, notebook, name=None):
         """Place ``notebook`` as ``student``'s submission of ``unit``."""
-        folder = self.root / "grader" / "submitted" / student / unit
+        folder = self.data / "submitted" / student / unit
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, folder / (name or f"{unit}.ipynb"))
         nbgrader("db", "student", "add", student, cwd=self.root)

@@ -9,7 +9,7 @@ paths, bounded sizes; only notebooks are taken); it writes down the entries
 it could not read. ``SubmissionCollector`` maps an entry's name to a student
 id (``student_regexp``; accents are kept as their plain letters, anything
 else becomes ``_``) and, among all the notebooks of that student, lets
-``grader.triage.choose`` pick the one to grade, which nbgrader then copies to
+``grader.intake.triage.choose`` pick the one to grade, which nbgrader then copies to
 ``submitted/<student>/<unit>/<unit>.ipynb``. Two entries are never merged
 into one submission: entries whose different names give the same id, or two
 entries of one student that both hold notebooks, are refused (no notebook is
@@ -28,8 +28,8 @@ from pathlib import Path
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Integer, Unicode
 
-from . import triage
-from .course import STUDENT_ID
+from grader.course import STUDENT_ID
+from grader.intake import triage
 
 ARCHIVES = (".zip",)
 

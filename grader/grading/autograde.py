@@ -4,11 +4,11 @@ nbgrader grades one submission after another (its issue #174) and its
 gradebook is one SQLite file that only one writer may use at a time. Here
 the calling process is the *owner*:
 
-1. it checks every submission folder (``grader.triage``): a missing, empty
+1. it checks every submission folder (``grader.intake.triage``): a missing, empty
    or unreadable notebook is not sent to a kernel but recorded at once with
    a zero and the reason;
 2. it takes a snapshot of the course gradebook;
-3. K worker processes (``grader.worker``) each grade one submission at a
+3. K worker processes (``grader.grading.worker``) each grade one submission at a
    time with nbgrader's own ``Autograde`` into a private copy of that
    snapshot and return what nbgrader wrote;
 4. the owner alone writes those results into the course gradebook, as they
@@ -16,7 +16,7 @@ the calling process is the *owner*:
 
 Every submission is graded from the same snapshot by the same code as a
 sequential ``nbgrader autograde``, so the gradebook ends up the same whatever
-K is. The notes of every submission go to ``grader/reports/<unit>/status.json``.
+K is. The notes of every submission go to ``instructor-data/reports/<unit>/status.json``.
 """
 
 import multiprocessing
@@ -34,8 +34,11 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from . import generate, gradebook, records, sandbox, triage, worker
-from .course import STUDENT_ID
+from grader import generate
+from grader.course import STUDENT_ID
+from grader.grading import gradebook, sandbox, worker
+from grader.intake import triage
+from grader.reporting import records
 
 
 @dataclass
@@ -219,7 +222,7 @@ def _record(gb, course, unit, student, future):
 
 def _error(gb, course, unit, student, why, notes=()):
     """Record a submission the grader itself failed on: a zero, with the reason."""
-    reason = f"the autograder failed on this submission ({why}); see grader/reports/" \
+    reason = f"the autograder failed on this submission ({why}); see instructor-data/reports/" \
              f"{unit}/autograde.log"
     gradebook.zero(gb, unit, student, reason, _timestamp(course, unit, student))
     _clear_outputs(course, unit, student)

@@ -22,7 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from . import notes
+from grader.reporting import notes
 
 PLACEHOLDER = "# (hidden tests: not shown)"
 

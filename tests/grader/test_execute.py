@@ -14,8 +14,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from support import paths
 from traitlets.config import Config
 
-from grader import notes
-from grader.execute import GuardedExecute
+from grader.preprocessors.execute import GuardedExecute
+from grader.reporting import notes
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grader-execute")]
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}

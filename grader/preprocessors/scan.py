@@ -13,7 +13,7 @@ read too) and reports:
 - ``review``: code a grader should look at but that earns nothing by itself
   (``os._exit``, ``input()``, shell commands, unusual magics).
 
-The runtime probe (``grader.probe``) catches what a static read cannot, such
+The runtime probe (``grader.preprocessors.probe``) catches what a static read cannot, such
 as patches built from strings at run time.
 """
 
@@ -25,8 +25,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import notes
-from .sanitize import release_notebook
+from grader.preprocessors.sanitize import release_notebook
+from grader.reporting import notes
 
 ZERO, REVIEW = "zero", "review"
 

@@ -20,9 +20,10 @@ import nbformat
 from nbgrader.converters import Autograde
 from nbgrader.utils import capture_log
 
-from . import gradebook, notes
-from .course import Course
-from .kernel import LimitedKernelManager
+from grader.course import Course
+from grader.grading import gradebook
+from grader.preprocessors.kernel import LimitedKernelManager
+from grader.reporting import notes
 
 _course = None
 

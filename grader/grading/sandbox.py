@@ -145,7 +145,7 @@ def _copy_plain(src, dest, uid):
 
 # The repository this grader runs from (its solutions/, grader/, .venv): the course
 # itself, and the course of every scratch copy graded with its environment.
-INSTALLED_COURSE = Path(__file__).resolve().parents[1]
+INSTALLED_COURSE = Path(__file__).resolve().parents[2]
 
 
 def hidden_paths(course_root):

@@ -11,8 +11,8 @@ there. The notes stay in the autograded notebook.
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import notes
-from .gradebook import zero_notebook
+from grader.grading.gradebook import zero_notebook
+from grader.reporting import notes
 
 
 class ApplyVerdict(NbGraderPreprocessor):

@@ -2,7 +2,7 @@
 
 ``summarize`` writes, into one folder:
 
-- ``grades.csv``: the rows of ``grader.export`` (per student and unit, totals);
+- ``grades.csv``: the rows of ``grader.reporting.grades_csv`` (per student and unit, totals);
 - ``summary.json`` and ``summary.md``: for every unit and test cell the mean
   score and the failure rate (share of submissions below full marks), and the
   submissions that need a person's look, with the reasons;
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from . import export
+from grader.reporting import grades_csv
 
 
 def test_stats(gb, unit):
@@ -43,9 +43,9 @@ def summarize(course, out_dir=None, units=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     with Gradebook(course.db_url) as gb:
         units = [a.name for a in gb.assignments if not units or a.name in units]
-        table = export.rows(course, gb, units)
+        table = grades_csv.rows(course, gb, units)
         tests = {unit: test_stats(gb, unit) for unit in units}
-    export.write_csv(out_dir / "grades.csv", table)
+    grades_csv.write_csv(out_dir / "grades.csv", table)
     totals = {r["student_id"]: float(r["score"]) for r in table if r["unit"] == "TOTAL"}
     max_total = max((float(r["max_score"]) for r in table if r["unit"] == "TOTAL"), default=0.0)
     review = [{k: r[k] for k in ("student_id", "unit", "status", "score", "reasons")}

@@ -28,8 +28,8 @@ from nbgrader.api import Gradebook
 from support import paths
 from support.grading import ScratchCourse, gradebook_definitions, nbgrader, tree_state
 
-from grader import gradebook
 from grader.course import Course
+from grader.grading import gradebook
 
 UNIT = "01_tensors"
 pytestmark = [
@@ -59,7 +59,7 @@ def run(tmp_path_factory):
     collected = scratch.grader("collect", UNIT, "--from", str(export))
     for case in CASES:  # files that only reach submitted/ through the exchange
         for name, data in case.extra.items():
-            (scratch.root / "grader" / "submitted" / case.name / UNIT / name).write_bytes(data)
+            (scratch.data / "submitted" / case.name / UNIT / name).write_bytes(data)
     before = untouched(scratch)
     graded = scratch.grader("autograde", UNIT, "--workers", "2")
     scratch.grader("feedback", UNIT)
@@ -75,7 +75,7 @@ def untouched(scratch):
     the environment (size, mode, times of each file: any write changes its ctime)."""
     return {"solutions": tree_state(scratch.root / "solutions"),
             "exercises": tree_state(scratch.root / "exercises"),
-            "submitted": tree_state(scratch.root / "grader" / "submitted"),
+            "submitted": tree_state(scratch.data / "submitted"),
             "gradebook": gradebook_definitions(scratch.db),
             "environment": environment()}
 
@@ -108,7 +108,7 @@ def sandboxed_processes():
 
 
 def autograded(run, student):
-    return run["scratch"].root / "grader" / "autograded" / student / UNIT / f"{UNIT}.ipynb"
+    return run["scratch"].data / "autograded" / student / UNIT / f"{UNIT}.ipynb"
 
 
 def scores(run, student):
@@ -118,7 +118,7 @@ def scores(run, student):
 
 
 def notes(run, student):
-    from grader import records
+    from grader.reporting import records
 
     return records.status(run["course"], UNIT, student)["notes"]
 
@@ -174,7 +174,7 @@ def test_grading_leaves_the_course_byte_identical(run, part):
 
 def test_no_kernel_outlives_its_grading_or_stops_the_others(run):
     assert run["left over"] == []
-    log = (run["scratch"].root / "grader" / "reports" / UNIT / "autograde.log").read_text()
+    log = (run["scratch"].data / "reports" / UNIT / "autograde.log").read_text()
     assert "worker process died" not in log and "error" not in run["autograde"].split(";")[0]
     with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
         assert {s.student_id for s in gb.assignment_submissions(UNIT)} == {c.name for c in CASES}
@@ -187,7 +187,7 @@ def test_kernels_run_as_the_uids_their_course_sets(run):
 
 
 def test_output_is_limited_by_size(run):
-    page = run["scratch"].root / "grader" / "feedback" / "output_images" / UNIT / f"{UNIT}.html"
+    page = run["scratch"].data / "feedback" / "output_images" / UNIT / f"{UNIT}.html"
     assert autograded(run, "output_images").stat().st_size < 16 * 2**20
     assert page.stat().st_size < 16 * 2**20
 
@@ -196,12 +196,12 @@ def test_collect_refuses_links_and_never_merges_two_entries(run):
     out = run["collect"]
     assert "Zoë" in out and "Zoé" in out and "twice.zip" in out
     for name in ("link_to_solutions", "linked_folder", "Zoe", "twice"):
-        folder = run["scratch"].root / "grader" / "submitted" / name / UNIT
+        folder = run["scratch"].data / "submitted" / name / UNIT
         assert list(folder.iterdir()) == [], f"{name}: {list(folder.iterdir())}"
 
 
 def test_feedback_shows_messages_but_no_hidden_test(run):
-    folder = run["scratch"].root / "grader" / "feedback"
+    folder = run["scratch"].data / "feedback"
     secrets = hidden_lines()
     pages = sorted(folder.glob(f"*/{UNIT}/*.html"))
     assert len(pages) == len(CASES)
@@ -271,8 +271,8 @@ def test_parallel_equals_a_sequential_nbgrader_run(run, tmp_path_factory):
     assert len(BATCH) >= 12
     sequential = ScratchCourse(tmp_path_factory.mktemp("sequential"), [UNIT], config=CONFIG)
     for student in BATCH:
-        shutil.copytree(run["scratch"].root / "grader" / "submitted" / student / UNIT,
-                        sequential.root / "grader" / "submitted" / student / UNIT)
+        shutil.copytree(run["scratch"].data / "submitted" / student / UNIT,
+                        sequential.data / "submitted" / student / UNIT)
     nbgrader("autograde", UNIT, "--force", cwd=sequential.root, timeout=3600)
     parallel = gradebook.dump(f"sqlite:///{run['scratch'].db}", [UNIT])
     alone = gradebook.dump(f"sqlite:///{sequential.db}", [UNIT])
@@ -282,13 +282,13 @@ def test_parallel_equals_a_sequential_nbgrader_run(run, tmp_path_factory):
 
 def test_grading_again_changes_nothing(run):
     before = gradebook.dump(f"sqlite:///{run['scratch'].db}")
-    pages = tree_state(run["scratch"].root / "grader" / "feedback")
+    pages = tree_state(run["scratch"].data / "feedback")
     again = ["os_exit", "cheat_hidden_patch", "missing", "not_json", "attack_course",
              "kills_owner", "Zoe", "link_to_solutions"]
     args = [a for s in again for a in ("--student", s)]
     run["scratch"].grader("autograde", UNIT, "--workers", "2", *args)
     assert gradebook.dump(f"sqlite:///{run['scratch'].db}") == before
-    others = {k: v for k, v in tree_state(run["scratch"].root / "grader" / "feedback").items()
+    others = {k: v for k, v in tree_state(run["scratch"].data / "feedback").items()
               if k.split("/")[0] not in again}
     assert others == {k: v for k, v in pages.items() if k.split("/")[0] not in again}
     assert sandboxed_processes() == []

@@ -16,8 +16,8 @@ from pathlib import Path
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from . import records
-from .course import Course
+from grader.course import Course
+from grader.reporting import records
 
 COLUMNS = ["student_id", "unit", "status", "score", "max_score", "timestamp", "late_penalty",
            "needs_review", "reasons"]

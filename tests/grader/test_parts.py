@@ -14,10 +14,11 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from support import paths
 
 from dlcourse import checks
-from grader import probe, triage
-from grader.hide import HideHiddenTests, message, split_hidden
-from grader.scan import scan
-from grader.zipcollect import safe_unzip
+from grader.intake import triage
+from grader.intake.zipcollect import safe_unzip
+from grader.preprocessors import probe
+from grader.preprocessors.hide import HideHiddenTests, message, split_hidden
+from grader.preprocessors.scan import scan
 
 TRUSTED = ["import numpy as np\nfrom dlcourse.checks import assert_close, assert_equal"]
 TESTS = ["assert_close(double(np.array([1.0])), np.array([2.0]))\nprint(len([1]))"]
@@ -265,7 +266,8 @@ def test_launcher_limits_memory_and_keeps_the_folder_off_sys_path(tmp_path):
     code = ("import os, sys, numpy\n"
             "print(os.getcwd() in sys.path, os.environ['CUDA_VISIBLE_DEVICES'])\n"
             "try:\n    b = bytearray(900 * 2**20)\nexcept MemoryError:\n    print('MemoryError')\n")
-    out = subprocess.run([sys.executable, "-P", "-m", "grader.kernel", "--memory-mb=600",
+    out = subprocess.run([sys.executable, "-P", "-m", "grader.preprocessors.kernel",
+                          "--memory-mb=600",
                           "--env=PYTHONSAFEPATH=1", "--env=CUDA_VISIBLE_DEVICES=-1", "--",
                           sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)

@@ -26,7 +26,7 @@ from nbformat.corpus.words import generate_corpus_id
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import notes
+from grader.reporting import notes
 
 _cache = {}
 

@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook
 from support.grading import BIN, ScratchCourse, nbgrader
 from support.paths import FIXTURES
 
-from grader import gradebook
+from grader.grading import gradebook
 
 UNIT = "00_fixture"
 UNITS = FIXTURES / "submissions" / "unit"
@@ -32,7 +32,7 @@ def perfect(course):
 
 
 def submitted(course, student):
-    folder = course.root / "grader" / "submitted" / student / UNIT
+    folder = course.data / "submitted" / student / UNIT
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else None
 
 
@@ -133,8 +133,8 @@ def test_unreadable_submissions_get_a_stated_zero_without_a_kernel(course, tmp_p
     course.grader("autograde", UNIT)
     assert gradebook.dump(f"sqlite:///{course.db}") == before
     course.grader("feedback", UNIT)
-    page = (course.root / "grader" / "feedback" / "garbled" / UNIT / f"{UNIT}.html").read_text()
+    page = (course.data / "feedback" / "garbled" / UNIT / f"{UNIT}.html").read_text()
     assert "not valid JSON" in page and "Score: 0" in page
     course.grader("export")
-    csv = (course.root / "grader" / "reports" / "grades.csv").read_text()
+    csv = (course.data / "reports" / "grades.csv").read_text()
     assert "nothing,00_fixture,not graded,0,6" in csv

@@ -14,7 +14,7 @@ import math
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .notes import SEVERITIES
+from grader.reporting.notes import SEVERITIES
 
 MAX_TEXT = 10_000  # characters of one comment or note
 

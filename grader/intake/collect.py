@@ -1,18 +1,18 @@
-"""Bring submissions into ``grader/submitted/`` and register the students.
+"""Bring submissions into ``instructor-data/submitted/`` and register the students.
 
 Two sources, both through nbgrader:
 
 - an LMS export (a folder, or one bulk zip, holding one zip file, folder or
-  notebook per student): copied to ``grader/incoming/<unit>/archive/`` and
+  notebook per student): copied to ``instructor-data/incoming/<unit>/archive/`` and
   collected by nbgrader's ``zip_collect`` with the plugins of
-  ``grader.zipcollect``;
+  ``grader.intake.zipcollect``;
 - nbgrader's exchange: ``nbgrader collect --update``, after which every
   submission folder is tidied the same way (the chosen notebook is renamed to
   ``<unit>.ipynb``).
 
 A student whose submission holds no notebook still gets a (empty) submission
 folder, so that autograde records a zero with the reason. What was found,
-chosen and skipped is returned and kept in ``grader/reports/<unit>/collect.json``.
+chosen and skipped is returned and kept in ``instructor-data/reports/<unit>/collect.json``.
 """
 
 import contextlib
@@ -24,8 +24,11 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.apps import CollectApp, ZipCollectApp
 
-from . import generate, gradebook, records, triage
-from .zipcollect import safe_unzip
+from grader import generate
+from grader.grading import gradebook
+from grader.intake import triage
+from grader.intake.zipcollect import safe_unzip
+from grader.reporting import records
 
 
 @contextlib.contextmanager
@@ -91,8 +94,8 @@ def from_lms(course, unit, source=None, student_regexp=None):
         skipped = [{"entry": str(source), "reason": p} for p in stage(source, base / "archive")]
     argv = [unit, "--force", "--log-level=ERROR",
             f"--ZipCollectApp.downloaded_directory={os.path.relpath(course.incoming, course.root)}",
-            "--ZipCollectApp.extractor_plugin=grader.zipcollect.SubmissionExtractor",
-            "--ZipCollectApp.collector_plugin=grader.zipcollect.SubmissionCollector"]
+            "--ZipCollectApp.extractor_plugin=grader.intake.zipcollect.SubmissionExtractor",
+            "--ZipCollectApp.collector_plugin=grader.intake.zipcollect.SubmissionCollector"]
     if student_regexp:
         argv.append(f"--SubmissionCollector.student_regexp={student_regexp}")
     app = _run(ZipCollectApp, argv, course.root)
@@ -153,7 +156,7 @@ def from_exchange(course, unit, exchange_root=None):
 
 def exchange_links(course, unit, exchange_root=None):
     """{student: [links]} of the unit's submissions waiting in the exchange's inbound."""
-    root = exchange_root or course.config.Exchange.get("root", "/srv/nbgrader/exchange")
+    root = exchange_root or course.config.Exchange.get("root", "/srv/nbinstructor-data/exchange")
     inbound = Path(root) / course.coursedir.course_id / "inbound"
     found = {}
     for entry in sorted(inbound.glob(f"*+{unit}+*")) if inbound.is_dir() else []:

@@ -1,7 +1,7 @@
 """Per-student HTML feedback: nbgrader's ``generate_feedback`` without hidden tests.
 
 The course configuration gives ``GenerateFeedback`` the preprocessors of
-``grader.hide``. A submission that could not be graded (no notebook, not a
+``grader.preprocessors.hide``. A submission that could not be graded (no notebook, not a
 notebook, the grader failed) has no autograded notebook; it gets a short page
 with its zero and the reason instead.
 """
@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
-from . import records
+from grader.reporting import records
 
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{unit}: feedback for {student}</title></head>

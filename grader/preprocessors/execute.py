@@ -6,7 +6,7 @@ the notebook the same way and adds:
 - limits: a per-cell timeout and a whole-notebook time limit, both sized per
   unit (``cell_timeouts``/``notebook_timeouts``); a cell is interrupted at
   whichever comes first, and cells after the notebook limit are not run;
-- kernels under memory and file-size limits (``grader.kernel``);
+- kernels under memory and file-size limits (``grader.preprocessors.kernel``);
 - capped output, by size: a cell that prints millions of lines keeps the
   first ``max_stream_chars`` characters per stream (stderr stays stderr, so a
   test cell that writes to it still scores zero); figures and other rich
@@ -18,10 +18,10 @@ the notebook the same way and adds:
 - a dead kernel (``os._exit``, a crash, the memory limit) or one that ignores
   the interrupt after a timeout ends the run cleanly: the cells left are
   marked as not run (their tests score zero) and the reason is noted;
-- the runtime probe (``grader.probe``) after every cell, which notes any
+- the runtime probe (``grader.preprocessors.probe``) after every cell, which notes any
   student cell that replaced something the tests rely on.
 
-Everything it notices goes to the notebook's notes (``grader.notes``).
+Everything it notices goes to the notebook's notes (``grader.reporting.notes``).
 """
 
 import math
@@ -36,9 +36,10 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Integer
 
-from . import notes, probe
-from .kernel import LimitedKernelManager
-from .scan import bound_by, builtins_used, to_python
+from grader.preprocessors import probe
+from grader.preprocessors.kernel import LimitedKernelManager
+from grader.preprocessors.scan import bound_by, builtins_used, to_python
+from grader.reporting import notes
 
 label = notes.cell_label
 

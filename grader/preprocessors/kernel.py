@@ -1,7 +1,7 @@
 """Kernels for grading: an OS sandbox, resource limits and a quiet, CPU-only TensorFlow.
 
 ``LimitedKernelManager`` starts every grading kernel through this module's
-launcher, ``python -m grader.kernel --memory-mb M --file-mb F --nproc N -- CMD...``,
+launcher, ``python -m grader.preprocessors.kernel --memory-mb M --file-mb F --nproc N -- CMD...``,
 which sets the limits on its own process and then *replaces itself* with the
 kernel command (``os.execve``), so the limits hold for the kernel and
 anything it starts:
@@ -14,7 +14,7 @@ anything it starts:
 - ``RLIMIT_CORE`` 0: no core dumps from a crashed kernel.
 
 With ``sandbox`` on (the default) CMD is the bubblewrap line of
-``grader.sandbox``: the kernel runs as an unprivileged uid in its own
+``grader.grading.sandbox``: the kernel runs as an unprivileged uid in its own
 namespaces, in a fresh folder holding a copy of the submission's plain files
 (never the course's folder), and talks to its worker over Unix sockets
 (jupyter_client's ``ipc`` transport). Interrupts go as ``interrupt_request``
@@ -37,7 +37,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Integer, List, Unicode
 
-from . import sandbox
+from grader.grading import sandbox
 
 KERNEL_ENV = {
     "CUDA_VISIBLE_DEVICES": "-1",
@@ -77,7 +77,7 @@ class LimitedKernelManager(AsyncKernelManager):
         {}, help="Extra environment variables for grading kernels (over the built-in ones)."
     ).tag(config=True)
     sandbox = Bool(
-        True, help="Run each kernel in the bubblewrap sandbox (grader.sandbox). Off only "
+        True, help="Run each kernel in the bubblewrap sandbox (grader.grading.sandbox). Off only "
                    "with `autograde --no-sandbox`: student code then runs as this user."
     ).tag(config=True)
     uid = Integer(65534, help="The unprivileged uid a sandboxed kernel runs as.").tag(config=True)
@@ -126,8 +126,8 @@ class LimitedKernelManager(AsyncKernelManager):
             hidden = [*sandbox.hidden_paths(self._root()), *map(Path, self.extra_hidden)]
             cmd = sandbox.command(self._folder, cmd, self.uid, hidden, env,
                                   os.environ.get("DLCOURSE_DATA"))
-            return [sys.executable, "-P", "-m", "grader.kernel", *limits, "--", *cmd]
-        return [sys.executable, "-P", "-m", "grader.kernel", *limits,
+            return [sys.executable, "-P", "-m", "grader.preprocessors.kernel", *limits, "--", *cmd]
+        return [sys.executable, "-P", "-m", "grader.preprocessors.kernel", *limits,
                 *(f"--env={k}={v}" for k, v in env.items()), "--", *cmd]
 
     async def _async_interrupt_kernel(self):

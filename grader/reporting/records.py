@@ -1,9 +1,9 @@
 """The grader's own records, beside nbgrader's gradebook.
 
-``grader/reports/<unit>/collect.json`` (written by ``collect``) and
-``grader/reports/<unit>/status.json`` (written by ``autograde``) map each
+``instructor-data/reports/<unit>/collect.json`` (written by ``collect``) and
+``instructor-data/reports/<unit>/status.json`` (written by ``autograde``) map each
 student to ``{"status": ..., "notes": [...]}`` (notes as in
-``grader.notes``). Only the instructor's commands write them; nothing a
+``grader.reporting.notes``). Only the instructor's commands write them; nothing a
 student submits can. Where autograde ran as plain ``nbgrader autograde``
 there is no status file, and ``status`` reads the notes that the pipeline
 left in the autograded notebooks instead.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import notes as notes_mod
+from grader.reporting import notes as notes_mod
 
 
 def _path(root, unit, name):

@@ -1,0 +1,1 @@
+"""Grading: the owner process, its workers, their gradebooks and the kernel sandbox."""

@@ -1,0 +1,1 @@
+"""Intake: submissions from LMS exports and nbgrader's exchange into the course."""

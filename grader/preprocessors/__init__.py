@@ -1,0 +1,1 @@
+"""nbgrader preprocessors of the course (the classes nbgrader_config.py names)."""

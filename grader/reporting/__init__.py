@@ -1,0 +1,1 @@
+"""Reporting: notes and records, feedback pages, grades CSV and the course summary."""
