@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log
 from traitlets.config.loader import Config, PyFileConfigLoader
 
 # Student ids become folder names and nbgrader glob patterns: keep them plain.
@@ -70,6 +71,19 @@ class Course:
         for key, value in overrides.items():
             setattr(config.CourseDirectory, key, value)
         return CourseDirectory(config=config)
+
+    def run_converter(self, converter_class, **overrides):
+        """Run one of nbgrader's converters (``GenerateAssignment``, ``Autograde``,
+        ``GenerateFeedback``) with this course's configuration, overwriting what it
+        wrote before; ``overrides``: CourseDirectory settings (``assignment_id``,
+        ``student_id``, ``db_url``). Returns nbgrader's ``capture_log`` result
+        (``success``, ``log``, ``error``)."""
+        coursedir = self.coursedir_for(**overrides)
+        converter = converter_class(coursedir=coursedir, config=coursedir.config)
+        converter.force = True
+        if hasattr(converter, "create_student"):
+            converter.create_student = True
+        return capture_log(converter)
 
     def folder(self, kind, student=".", unit="."):
         """The folder of ``kind`` ("source", "release", "submitted", "autograded",

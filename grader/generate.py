@@ -13,14 +13,10 @@ import tempfile
 from pathlib import Path
 
 from nbgrader.converters import GenerateAssignment
-from nbgrader.utils import capture_log
 
 
 def _run(course, unit, **overrides):
-    coursedir = course.coursedir_for(assignment_id=unit, **overrides)
-    converter = GenerateAssignment(coursedir=coursedir, config=coursedir.config)
-    converter.force = True
-    result = capture_log(converter)
+    result = course.run_converter(GenerateAssignment, assignment_id=unit, **overrides)
     if not result["success"]:
         raise RuntimeError(f"generating {unit} failed:\n{result.get('log', '')}\n"
                            f"{result.get('error', '')}")

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.converters import Autograde
-from nbgrader.utils import capture_log
 
 from grader.course import Course
 from grader.grading import gradebook
@@ -65,11 +64,8 @@ def grade(unit, student, snapshot, scratch_dir):
     shutil.copyfile(snapshot, scratch)
     url = f"sqlite:///{scratch}"
     try:
-        coursedir = _course.coursedir_for(db_url=url, assignment_id=unit, student_id=student)
-        converter = Autograde(coursedir=coursedir, config=coursedir.config)
-        converter.force = True
-        converter.create_student = True
-        result = capture_log(converter)
+        result = _course.run_converter(Autograde, db_url=url, assignment_id=unit,
+                                       student_id=student)
         out = {"student": student, "ok": result["success"], "error": result.get("error"),
                "data": None, "notes": read_notes(_course, unit, student)}
         if result["success"]:

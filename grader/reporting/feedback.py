@@ -10,7 +10,6 @@ import html
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
-from nbgrader.utils import capture_log
 
 from grader.reporting import records
 
@@ -37,10 +36,7 @@ def feedback(course, unit, students=None):
     with_notebook = [s for s in wanted if any(course.folder("autograded", s, unit).glob("*.ipynb"))]
     errors = []
     for student in with_notebook:
-        coursedir = course.coursedir_for(assignment_id=unit, student_id=student)
-        converter = GenerateFeedback(coursedir=coursedir, config=coursedir.config)
-        converter.force = True
-        result = capture_log(converter)
+        result = course.run_converter(GenerateFeedback, assignment_id=unit, student_id=student)
         if not result["success"]:
             errors.append((student, result.get("error", "").strip().splitlines()[-1:]))
     for student in sorted(set(wanted) - set(with_notebook)):
