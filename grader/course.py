@@ -24,6 +24,12 @@ COURSE_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
 DATA_FOLDER = "instructor-data"
 
 
+def reports_folder(root):
+    """Where the grader keeps its own records and summaries for the course at ``root``:
+    ``instructor-data/reports``."""
+    return Path(root) / DATA_FOLDER / "reports"
+
+
 def write_scratch_config(root, extra=""):
     """Make ``root`` a course that uses this course's configuration.
 
@@ -94,7 +100,7 @@ class Course:
     @property
     def reports(self):
         """Where the grader writes its own records and summaries: ``instructor-data/reports``."""
-        return self.root / DATA_FOLDER / "reports"
+        return reports_folder(self.root)
 
     @property
     def incoming(self):

@@ -16,13 +16,12 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
 from nbgrader.converters import Autograde
 
 from grader.course import Course
 from grader.grading import gradebook
 from grader.preprocessors.kernel import LimitedKernelManager
-from grader.reporting import notes
+from grader.reporting import records
 
 _course = None
 
@@ -67,21 +66,9 @@ def grade(unit, student, snapshot, scratch_dir):
         result = _course.run_converter(Autograde, db_url=url, assignment_id=unit,
                                        student_id=student)
         out = {"student": student, "ok": result["success"], "error": result.get("error"),
-               "data": None, "notes": read_notes(_course, unit, student)}
+               "data": None, "notes": records.graded_notes(_course, unit, student)}
         if result["success"]:
             out["data"] = gradebook.extract(url, unit, student)
         return out
     finally:
         scratch.unlink(missing_ok=True)
-
-
-def read_notes(course, unit, student):
-    """The notes of every autograded notebook of the submission."""
-    found = []
-    for path in sorted(course.folder("autograded", student, unit).glob("*.ipynb")):
-        try:
-            found.extend(notes.get(nbformat.read(str(path), as_version=4)))
-        except Exception as exc:  # an unreadable output is itself worth a note
-            found.append({"severity": "review", "kind": "grader",
-                          "text": f"cannot read {path.name}: {exc}"})
-    return found

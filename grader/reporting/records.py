@@ -10,18 +10,19 @@ left in the autograded notebooks instead.
 """
 
 import json
-from pathlib import Path
 
 import nbformat
 
+from grader.course import reports_folder
 from grader.reporting import notes as notes_mod
 
 
 def _path(root, unit, name):
-    return Path(root) / "grader" / "reports" / unit / name
+    return reports_folder(root) / unit / name
 
 
 def read(root, unit, name):
+    """The record file ``name`` of ``unit`` ({student: record}; empty when there is none)."""
     path = _path(root, unit, name)
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -43,11 +44,19 @@ def status(course, unit, student):
     if found is not None:
         return found
     collected = read(course.root, unit, "collect.json").get(student, {}).get("notes", [])
-    graded = []
-    for path in sorted(course.folder("autograded", student, unit).glob("*.ipynb")):
-        try:
-            graded += notes_mod.get(nbformat.read(str(path), as_version=4))
-        except Exception:  # unreadable output: nothing to add
-            continue
+    graded = graded_notes(course, unit, student)
     return {"status": "graded" if graded or collected else "unknown",
             "notes": collected + graded}
+
+
+def graded_notes(course, unit, student):
+    """The notes the grading pipeline left in every autograded notebook of the
+    submission (an autograded notebook that cannot be read is itself a note)."""
+    found = []
+    for path in sorted(course.folder("autograded", student, unit).glob("*.ipynb")):
+        try:
+            found.extend(notes_mod.get(nbformat.read(str(path), as_version=4)))
+        except Exception as exc:  # nbformat raises many kinds on a broken file
+            found.append({"severity": "review", "kind": "grader",
+                          "text": f"cannot read {path.name}: {exc}"})
+    return found
