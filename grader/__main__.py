@@ -1,4 +1,5 @@
-"""The instructor's commands: ``python -m grader generate|collect|autograde|feedback|export``.
+"""The instructor's commands: ``python -m grader COMMAND`` (generate, collect, autograde,
+feedback, export, roster).
 
 Run them from the repository root (or pass ``--root`` to another nbgrader
 course folder). Each is a thin layer over nbgrader; see the module of the
@@ -107,6 +108,17 @@ def _export(course, args):
     return 0
 
 
+def _roster(course, args):
+    from grader.intake import roster
+
+    rows = roster.read_roster(args.file)
+    done = roster.add_to_gradebook(course, rows)
+    print(f"{args.file}: {len(rows)} student(s): " +
+          ", ".join(f"{len(ids)} {kind}" for kind, ids in done.items()) +
+          f" in {course.db_url}")
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -153,6 +165,11 @@ def parser():
     e.add_argument("units", nargs="*", help="units to include (default: all)")
     e.add_argument("--to", help="output folder (default: instructor-data/reports)")
     e.set_defaults(run=_export)
+
+    r = sub.add_parser("roster", help="add students' names and emails to the gradebook")
+    r.add_argument("file", help="CSV with the columns id, name, email "
+                                "(see grader/intake/roster.py)")
+    r.set_defaults(run=_roster)
     return p
 
 

@@ -1,0 +1,88 @@
+"""Roster files: reading them (with clear errors) and putting them in a real gradebook."""
+
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.course import Course, write_scratch_config
+from grader.intake.roster import add_to_gradebook, read_roster, split_name
+
+
+@pytest.fixture()
+def course(tmp_path):
+    write_scratch_config(tmp_path / "course")
+    return Course(tmp_path / "course")
+
+
+def roster(tmp_path, text, name="roster.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+@pytest.mark.parametrize("name, first, last", [
+    ("Jane Doe", "Jane", "Doe"),
+    ("Doe, Jane", "Jane", "Doe"),
+    ("  Mary   Ann  Smith ", "Mary Ann", "Smith"),
+    ("van der Berg, Jan", "Jan", "van der Berg"),
+    ("Cher", "Cher", ""),
+    ("", "", ""),
+])
+def test_split_name(name, first, last):
+    assert split_name(name) == (first, last)
+
+
+def test_read_roster_any_column_order_bom_and_semicolons(tmp_path):
+    path = roster(tmp_path, "Email;ID;Name;section\r\njd@uni.edu;jdoe;Jane Doe;A\r\n"
+                            ";rroe;Roe, Richard;B\r\n;;;\r\n", encoding="utf-8-sig")
+    assert read_roster(path) == [
+        {"id": "jdoe", "first_name": "Jane", "last_name": "Doe", "email": "jd@uni.edu"},
+        {"id": "rroe", "first_name": "Richard", "last_name": "Roe", "email": None},
+    ]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("id,name\njdoe,Jane Doe\n", "no column email"),
+    ("", "is empty"),
+    ("id,name,email\njdoe,Jane,a@x.org\njdoe,John,b@x.org\n",
+     "line 3: id 'jdoe' is already on line 2"),
+    ("id,name,email\n../etc,Eve,\n", "line 2: id '../etc' is not a valid student id"),
+    ("id,name,email\n,Nobody,\n", "line 2: id '' is not a valid student id"),
+    ("id,name,email\na,A,a.x.org\n", "line 2: email 'a.x.org' is not an email address"),
+    ("id,name,email\na,A,A@x.org\nb,B,a@X.org\n", "line 3: email 'a@X.org' is already on line 2"),
+])
+def test_bad_rosters_are_refused_with_the_line(tmp_path, text, expected):
+    path = roster(tmp_path, text)
+    with pytest.raises(ValueError) as info:
+        read_roster(path)
+    assert expected in str(info.value)
+
+
+def test_every_problem_is_named_at_once(tmp_path):
+    path = roster(tmp_path, "id,name,email\nok,A,\nbad id,B,\nok,C,\n")
+    with pytest.raises(ValueError) as info:
+        read_roster(path)
+    message = str(info.value)
+    assert "2 problem(s)" in message and "line 3" in message and "line 4" in message
+    assert "nothing was changed" in message
+
+
+def test_not_utf8_and_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="not UTF-8"):
+        read_roster(roster(tmp_path, "id,name,email\nx,Jérôme,\n", encoding="latin-1"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_roster(tmp_path / "nope.csv")
+
+
+def test_add_to_gradebook_adds_and_updates(tmp_path, course):
+    with Gradebook(course.db_url) as gb:
+        gb.add_student("jdoe")  # as collect registers a submitter: no name, no email
+        gb.add_student("kept", first_name="Kim", last_name="Kept", email="k@x.org")
+    rows = read_roster(roster(tmp_path, "id,name,email\njdoe,Jane Doe,jd@x.org\n"
+                                        "new,\"Roe, Richard\",rr@x.org\nkept,Kim Kept,k@x.org\n"))
+    assert add_to_gradebook(course, rows) == {"added": ["new"], "updated": ["jdoe"],
+                                              "unchanged": ["kept"]}
+    with Gradebook(course.db_url) as gb:
+        got = {s.id: (s.first_name, s.last_name, s.email) for s in gb.students}
+    assert got == {"jdoe": ("Jane", "Doe", "jd@x.org"), "new": ("Richard", "Roe", "rr@x.org"),
+                   "kept": ("Kim", "Kept", "k@x.org")}
+    assert add_to_gradebook(course, rows)["unchanged"] == ["jdoe", "new", "kept"]
