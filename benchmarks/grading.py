@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.machine import table
-from grader.course import DATA_FOLDER, write_scratch_config
+from grader.course import DATA_FOLDER, env_path, write_scratch_config
 
 UNIT = "01_tensors"
 
@@ -54,7 +54,7 @@ def make_course(root, repo, n):
 
 
 def grader(root, *args):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = dict(os.environ, PATH=env_path())
     proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), *args],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader.course import Course
+from grader.course import Course, env_path
 
 
 def _generate(course, args):
@@ -176,10 +176,7 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    # Kernels (and nbgrader's alembic) must come from this Python's environment.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    os.environ["PATH"] = env_path()  # kernels and nbgrader's alembic: this environment's
     course = Course(args.root)
     try:
         return args.run(course, args)

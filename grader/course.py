@@ -7,6 +7,7 @@ it, exactly like nbgrader's own commands run from that folder.
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
@@ -18,6 +19,17 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
 COURSE_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
+
+# This Python environment's programs (nbgrader, jupyter, alembic, which nbgrader runs):
+# kernels and nbgrader's commands must come from here, not from whatever PATH finds first.
+ENV_BIN = Path(sys.executable).parent
+
+
+def env_path(path=None):
+    """``path`` (default: this process's ``PATH``) with ``ENV_BIN`` first on it."""
+    path = os.environ.get("PATH", "") if path is None else path
+    rest = [p for p in path.split(os.pathsep) if p and p != str(ENV_BIN)]
+    return os.pathsep.join([str(ENV_BIN), *rest])
 
 # The instructor's working data (gradebook, submissions, autograded copies, feedback,
 # reports): one folder at the course root, ignored by git, never in the code folders.

@@ -1,16 +1,13 @@
 """Shared set-up: real MNIST, quiet CPU-only TensorFlow, headless matplotlib."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from support.paths import SHARED_MNIST
 
-# Kernels, nbgrader and alembic must come from this environment.
-_bin = str(Path(sys.executable).parent)
-if _bin not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+from grader.course import env_path
+
+os.environ["PATH"] = env_path()  # kernels, nbgrader and alembic: this environment's
 if "DLCOURSE_DATA" not in os.environ and SHARED_MNIST.is_file():
     os.environ["DLCOURSE_DATA"] = str(SHARED_MNIST)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

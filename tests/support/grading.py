@@ -11,16 +11,16 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from grader.course import DATA_FOLDER, write_scratch_config
+from grader.course import DATA_FOLDER, ENV_BIN, env_path, write_scratch_config
 
 from .paths import SOLUTIONS
 
-BIN = Path(sys.executable).parent
+BIN = ENV_BIN  # this environment's programs
 
 
 def nbgrader(*args, cwd, timeout=1800):
     """Run ``nbgrader ARGS`` in ``cwd``; fail the test with its log if it fails."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(os.environ, PATH=env_path())
     proc = subprocess.run(
         [str(BIN / "nbgrader"), *args], cwd=cwd, env=env, capture_output=True, text=True,
         timeout=timeout,
@@ -51,7 +51,7 @@ class ScratchCourse:
     def grader(self, *args, timeout=1800, check=True, path=None):
         """Run ``python -m grader ARGS`` on this course; fail the test if it fails.
         ``path``: the PATH to run it with (default: the environment's, then the caller's)."""
-        env = dict(os.environ, PATH=path or f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        env = dict(os.environ, PATH=path or env_path())
         proc = subprocess.run(
             [sys.executable, "-m", "grader", "--root", str(self.root), *args], cwd=self.root,
             env=env, capture_output=True, text=True, timeout=timeout,
