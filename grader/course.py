@@ -125,6 +125,12 @@ class Course:
         return sorted(p.name for p in source.iterdir() if p.is_dir() and not
                       p.name.startswith((".", "_")))
 
+    def require_unit(self, unit):
+        """Raise ValueError, naming the course's units, unless ``unit`` is one of them."""
+        if unit not in self.units():
+            raise ValueError(f"unknown unit {unit!r}: the source folder {self.folder('source')} "
+                             f"has {', '.join(self.units()) or 'no units'}; pass one of them")
+
     def submitted_students(self, unit):
         """Students with a submission folder for ``unit``."""
         base = self.folder("submitted")

@@ -5,7 +5,8 @@ solutions and hidden tests, locks the read-only cells, records every graded
 cell in the gradebook). ``stale`` generates into a scratch folder with a
 scratch gradebook and compares with the committed student versions, touching
 nothing. ``register`` records a unit in the gradebook without writing
-``exercises/`` (what autograde needs on a fresh gradebook).
+``exercises/``; ``ensure_registered`` does that only where the gradebook lacks the
+unit (what collect and autograde need on a fresh gradebook).
 """
 
 import json
@@ -14,8 +15,11 @@ from pathlib import Path
 
 from nbgrader.converters import GenerateAssignment
 
+from grader.grading import gradebook
+
 
 def _run(course, unit, **overrides):
+    course.require_unit(unit)
     result = course.run_converter(GenerateAssignment, assignment_id=unit, **overrides)
     if not result["success"]:
         raise RuntimeError(f"generating {unit} failed:\n{result.get('log', '')}\n"
@@ -33,6 +37,13 @@ def register(course, unit):
     """Record ``unit``'s cells in the course gradebook, leaving ``exercises/`` alone."""
     with tempfile.TemporaryDirectory() as scratch:
         _run(course, unit, release_directory=scratch)
+
+
+def ensure_registered(course, unit):
+    """``register`` ``unit`` unless the course gradebook holds it already (then nothing
+    changes: a unit graded under a name it no longer has keeps its entries)."""
+    if not gradebook.has_assignment(course.db_url, unit):
+        register(course, unit)
 
 
 def _content(path):

@@ -126,8 +126,7 @@ def autograde(course, unit, workers=None, students=None, overrides=None, progres
     # nbgrader's gradebook code trips SQLAlchemy 2's autoflush warnings; they are harmless.
     warnings.filterwarnings("ignore", category=SAWarning)
     refuse_without_sandbox(course, overrides)
-    if not gradebook.has_assignment(course.db_url, unit):
-        generate.register(course, unit)
+    generate.ensure_registered(course, unit)
     students = sorted(students or course.submitted_students(unit))
     collected = records.read(course.root, unit, "collect.json")
     outcomes, todo = {}, []

@@ -102,6 +102,7 @@ def dump(db_url, units=None):
 
 
 def has_assignment(db_url, unit):
+    """Whether the gradebook at ``db_url`` holds the assignment ``unit``."""
     with Gradebook(db_url) as gb:
         try:
             gb.find_assignment(unit)

@@ -25,7 +25,6 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import CollectApp, ZipCollectApp
 
 from grader import generate
-from grader.grading import gradebook
 from grader.intake import triage
 from grader.intake.zipcollect import safe_unzip
 from grader.reporting import records
@@ -86,8 +85,7 @@ def stage(source, archive):
 
 def from_lms(course, unit, source=None, student_regexp=None):
     """Collect ``unit`` from an LMS export; return {student: record}."""
-    if not gradebook.has_assignment(course.db_url, unit):
-        generate.register(course, unit)
+    generate.ensure_registered(course, unit)
     base = course.incoming / unit
     skipped = []
     if source is not None:
@@ -124,8 +122,7 @@ def from_lms(course, unit, source=None, student_regexp=None):
 
 def from_exchange(course, unit, exchange_root=None):
     """Collect ``unit`` from nbgrader's exchange; return {student: record}."""
-    if not gradebook.has_assignment(course.db_url, unit):
-        generate.register(course, unit)
+    generate.ensure_registered(course, unit)
     argv = [unit, "--update", "--log-level=WARN"]
     if exchange_root:
         argv.append(f"--Exchange.root={exchange_root}")
