@@ -1,0 +1,185 @@
+"""dlcourse.checks in-process: messages, records as plain data, dtype=, the contract guards."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dlcourse import checks
+
+
+def recorded(fn, *args, **kwargs):
+    """The records ``fn(*args, **kwargs)`` publishes, and its error message (or None)."""
+    with checks.capture() as records:
+        try:
+            fn(*args, **kwargs)
+            error = None
+        except AssertionError as exc:
+            error = str(exc)
+    return records, error
+
+
+def test_messages_say_expected_and_got_first():
+    _, error = recorded(checks.assert_close, np.array([1.0, 2.0]), np.array([1.0, 3.0]),
+                        name="f(x)")
+    assert error.startswith("f(x): expected [1. 3.] (shape (2,), float64), got [1. 2.]")
+    assert "relative error 0.2 exceeds 1e-05" in error
+    _, error = recorded(checks.assert_equal, 3, 2, name="n")
+    assert error == "n: expected 2, got 3"
+    _, error = recorded(checks.assert_close, np.zeros((3, 4)), np.zeros((4, 3)), name="g")
+    assert error == "g: expected shape (4, 3), got (3, 4)"
+
+
+def test_big_arrays_are_cut_to_a_few_lines():
+    _, error = recorded(checks.assert_close, np.zeros((50, 50)), np.ones((50, 50)), name="big")
+    assert len(error.splitlines()) <= 12 and "shape (50, 50)" in error
+
+
+def test_records_hold_plain_data_that_decodes_to_the_values():
+    values = [np.arange(6.0).reshape(2, 3), np.float32(1.5), 3, 2.5, "a", None, True,
+              (1, [2.0, "x"]), np.array([True, False])]
+    for value in values:
+        records, error = recorded(checks.assert_equal, value, value, name="v")
+        assert error is None
+        (record,) = json.loads(json.dumps(records))
+        assert record["kind"] == "equal" and record["name"] == "v"
+        back = checks.decode(record["actual"])
+        assert checks.type_name(back) == checks.type_name(value)
+        assert checks.mismatch("equal", back, value) is None
+
+
+def test_tensors_are_recorded_as_arrays():
+    tf = pytest.importorskip("tensorflow")
+    records, error = recorded(checks.assert_close, tf.constant([1.0, 2.0]), [1.0, 2.0])
+    assert error is None
+    back = checks.decode(records[0]["actual"])
+    assert isinstance(back, np.ndarray) and back.dtype == np.float32
+
+
+class FakeInt(int):
+    __module__ = "builtins"
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_values_that_are_not_plain_data_are_refused_with_a_message():
+    for fake in (FakeInt(5), object(), {"a": 1}, np.array([object()], dtype=object)):
+        records, error = recorded(checks.assert_equal, fake, 2, name="n")
+        assert error is not None and "n" in error
+        assert records[0]["actual"] == {"type": "refused"}
+
+
+def test_dtype_is_checked_as_stated():
+    assert recorded(checks.assert_close, np.ones(2, np.float32), np.ones(2), dtype="float64")[1] \
+        == "result: expected dtype float64, got float32"
+    assert recorded(checks.assert_equal, 2.0, 2, name="n", dtype="int")[1] == \
+        "n: expected dtype int, got float"
+    assert recorded(checks.assert_equal, 2, 2, dtype="int")[1] is None
+    assert recorded(checks.assert_equal, np.int64(2), 2, dtype=("int", "int64"))[1] is None
+    record = recorded(checks.assert_equal, 2, 2, dtype="int")[0][0]
+    assert record["dtype"] == "int"
+
+
+def test_mismatch_is_the_grader_side_comparison():
+    assert checks.mismatch("close", np.ones(3), np.ones(3), 1e-6) is None
+    assert "NaN" in checks.mismatch("close", np.array([np.nan]), np.ones(1), 1e-6)
+    assert checks.mismatch("close", None, np.ones(1), 1e-6).startswith("got None")
+    assert checks.mismatch("shape", (2, 3), (2, 3)) is None
+    assert checks.mismatch("between", 0.5, (0.9, None)).startswith("expected a value in")
+    assert checks.mismatch("equal", 1, True) is not None
+    assert checks.mismatch("equal", (1, 2), [1, 2]) is None
+
+
+def test_decode_never_unpickles():
+    import base64
+    import io
+    import pickle
+
+    buf = io.BytesIO()
+    np.save(buf, np.array([object()], dtype=object), allow_pickle=True)
+    forged = {"type": "ndarray", "npy": base64.b64encode(buf.getvalue()).decode()}
+    with pytest.raises(ValueError):
+        checks.decode(forged)
+    with pytest.raises((ValueError, KeyError)):
+        checks.decode({"type": "pickle", "data": base64.b64encode(pickle.dumps(1)).decode()})
+
+
+def conv_by_library(x):
+    tf = pytest.importorskip("tensorflow")
+    return tf.nn.conv2d(x, tf.ones((1, 1, 1, 1)), 1, "VALID")
+
+
+def helper_task(x):
+    return x
+
+
+def uses_helper(x):
+    return helper_task(x)
+
+
+def test_by_hand_forbids_the_named_routines_and_puts_them_back():
+    tf = pytest.importorskip("tensorflow")
+    original = tf.nn.conv2d
+    x = tf.ones((1, 2, 2, 1))
+    with checks.by_hand("tf.nn.conv2d", "helper_task"):
+        with pytest.raises(AssertionError, match="solve this by hand: do not call tf.nn.conv2d"):
+            conv_by_library(x)
+        with pytest.raises(AssertionError, match="do not call tf.nn.conv2d"):
+            tf.compat.v2.nn.conv2d(x, tf.ones((1, 1, 1, 1)), 1, "VALID")
+        with pytest.raises(AssertionError, match="do not call helper_task"):
+            uses_helper(1)
+    assert tf.nn.conv2d is original and uses_helper(1) == 1
+    assert conv_by_library(x).shape == (1, 2, 2, 1)
+
+
+def test_by_hand_forbids_keras_methods_and_classes():
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    with checks.by_hand("keras.Model.count_params", "keras.layers.Dense"):
+        with pytest.raises(AssertionError, match="do not call keras.Model.count_params"):
+            model.count_params()
+        with pytest.raises(AssertionError, match="do not call keras.layers.Dense"):
+            keras.layers.Dense(2)
+    assert model.count_params() == 9 and "count_params" not in vars(keras.Sequential)
+
+
+def test_unchanged_names_the_argument_a_function_modified():
+    def scale(x, factor):
+        x *= factor
+        return x
+
+    def fine(x, factor):
+        return x * factor
+
+    a = np.ones(3)
+    with pytest.raises(AssertionError, match="scale changed its argument x: work on a copy"):
+        checks.unchanged(scale, a, 2.0)
+    b = np.array([1.0, np.nan])
+    assert np.array_equal(checks.unchanged(fine, b, 2.0), [2.0, np.nan], equal_nan=True)
+    with pytest.raises(AssertionError, match="changed its argument x"):
+        checks.unchanged(lambda x: x.append(1), [0])
+
+
+def test_the_checks_ignore_a_patched_numpy(monkeypatch):
+    for name in ("allclose", "abs", "maximum", "all", "equal", "asarray", "array2string"):
+        monkeypatch.setattr(np, name, lambda *a, **k: True)
+    assert recorded(checks.assert_close, [1.0, 2.0], [1.0, 3.0])[1] is not None
+    assert recorded(checks.assert_equal, np.zeros(3), np.ones(3))[1] is not None
+
+
+def test_assert_accuracy_records_the_model_and_fails_below_the_minimum():
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
+    records, error = recorded(checks.assert_accuracy, model, 0.9, name="acc")
+    assert error.startswith("acc: expected at least 90.00%, got ")
+    (record,) = records
+    assert record["kind"] == "accuracy" and record["inputs"] == "flat"
+    assert checks.decode(record["actual"]) < 0.5
+    import base64
+    import io
+    import zipfile
+
+    assert zipfile.is_zipfile(io.BytesIO(base64.b64decode(record["model"])))
