@@ -116,8 +116,9 @@ class Course:
 
     @property
     def incoming(self):
-        """Where LMS downloads are unpacked by ``collect``: ``instructor-data/incoming``."""
-        return self.root / DATA_FOLDER / "incoming"
+        """Where ``collect`` unpacks LMS downloads: nbgrader's
+        ``ZipCollectApp.downloaded_directory`` (``instructor-data/incoming``)."""
+        return self.root / self.config.ZipCollectApp.get("downloaded_directory", "downloaded")
 
     def units(self):
         """Every unit: a folder in the source directory."""

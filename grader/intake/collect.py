@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import CollectApp, ZipCollectApp
 
 from grader import generate
-from grader.intake import triage
+from grader.intake import triage, zipcollect
 from grader.intake.zipcollect import safe_unzip
 from grader.reporting import records
 
@@ -90,33 +90,29 @@ def from_lms(course, unit, source=None, student_regexp=None):
     skipped = []
     if source is not None:
         skipped = [{"entry": str(source), "reason": p} for p in stage(source, base / "archive")]
-    argv = [unit, "--force", "--log-level=ERROR",
-            f"--ZipCollectApp.downloaded_directory={os.path.relpath(course.incoming, course.root)}",
-            "--ZipCollectApp.extractor_plugin=grader.intake.zipcollect.SubmissionExtractor",
-            "--ZipCollectApp.collector_plugin=grader.intake.zipcollect.SubmissionCollector"]
+    for name in (zipcollect.EXTRACTED, zipcollect.DECIDED):
+        (base / name).unlink(missing_ok=True)  # only this run's records are read
+    argv = [unit, "--force", "--log-level=ERROR"]
     if student_regexp:
         argv.append(f"--SubmissionCollector.student_regexp={student_regexp}")
-    app = _run(ZipCollectApp, argv, course.root)
-    extractor, collector = app.extractor_plugin_inst, app.collector_plugin_inst
-    extracted = base / "extracted"
-    decisions = getattr(collector, "decisions", None)
-    if decisions is None:
-        decisions = collector.decide(str(extracted)) if extracted.is_dir() else {}
-    problems = getattr(extractor, "problems", {})
+    _run(ZipCollectApp, argv, course.root)
+    problems = zipcollect.read_record(base, zipcollect.EXTRACTED) or {}
+    decided = zipcollect.read_record(base, zipcollect.DECIDED) or {"students": {}, "unknown": []}
     collected = {}
-    for student, (chosen, status, found, entries) in sorted(decisions.items()):
-        notes = [{"severity": s, "kind": "collect", "text": t} for s, t in found]
-        for entry in entries:
+    for student, decision in sorted(decided["students"].items()):
+        notes = [{"severity": s, "kind": "collect", "text": t} for s, t in decision["notes"]]
+        for entry in decision["entries"]:
             notes += [{"severity": "review", "kind": "collect", "text": f"{entry} {issue}"}
                       for issue in problems.get(entry, [])]
-        if chosen is None:  # nothing to grade now: what an earlier collect left goes too
+        if decision["notebook"] is None:  # nothing to grade now: what an earlier collect left goes
             folder = course.folder("submitted", student, unit)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-        collected[student] = {"source": ", ".join(entries), "status": status,
-                              "notebook": chosen.name if chosen else None, "notes": notes}
+        collected[student] = {"source": ", ".join(decision["entries"]),
+                              "status": decision["status"], "notebook": decision["notebook"],
+                              "notes": notes}
     skipped += [{"entry": e, "reason": "no student id in its name (student_regexp)"}
-                for e in getattr(collector, "unknown", [])]
+                for e in decided["unknown"]]
     return _finish(course, unit, collected, skipped)
 
 

@@ -15,8 +15,15 @@ into one submission: entries whose different names give the same id, or two
 entries of one student that both hold notebooks, are refused (no notebook is
 graded, the id gets a zero and a reason that names every entry). Everything
 else is skipped with a reason the ``collect`` command reports.
+
+Each plugin writes down what it decided beside the export, in
+``<downloaded>/<unit>/`` (``instructor-data/incoming/<unit>/``): the extractor the
+entries it could not read (``EXTRACTED``), the collector, once the export is
+extracted, the decision for every student and the entries that name none
+(``DECIDED``). ``read_record`` reads them back.
 """
 
+import json
 import os
 import re
 import shutil
@@ -32,6 +39,24 @@ from grader.course import STUDENT_ID
 from grader.intake import triage
 
 ARCHIVES = (".zip",)
+EXTRACTED = "extract.json"  # {entry: [problems]}
+DECIDED = "decisions.json"  # {"students": {student: decision}, "unknown": [entries]}
+
+
+def write_record(app, name, data):
+    """Write the record ``name`` of the zip_collect run of ``app`` beside its export."""
+    path = Path(app._format_collect_path(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+
+
+def read_record(folder, name):
+    """The record ``name`` (``EXTRACTED``, ``DECIDED``) the plugins wrote in ``folder``
+    (``<downloaded>/<unit>``), or None where this run wrote none."""
+    path = Path(folder) / name
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def entry_name(name):
@@ -107,6 +132,8 @@ class SubmissionExtractor(ExtractorPlugin):
     max_members = Integer(2000, help="Most files in one archive").tag(config=True)
 
     def extract(self, archive_path, extracted_path):
+        """Unpack each entry; write down the problems met (``EXTRACTED``) and let
+        the collector decide on the extracted export."""
         self.problems = {}
         for name in sorted(os.listdir(archive_path)):
             if name.startswith(".") or name == "__MACOSX":
@@ -129,6 +156,10 @@ class SubmissionExtractor(ExtractorPlugin):
                     shutil.copy(src, dest / name)
             except (OSError, zipfile.BadZipFile, ValueError) as exc:
                 self.problems.setdefault(name, []).append(f"cannot be unpacked ({exc})")
+        write_record(self.parent, EXTRACTED, self.problems)
+        collector = getattr(self.parent, "collector_plugin_inst", None)
+        if isinstance(collector, SubmissionCollector):  # decides even when no file is found
+            collector.record(extracted_path)
 
 
 class SubmissionCollector(FileNameCollectorPlugin):
@@ -183,6 +214,17 @@ class SubmissionCollector(FileNameCollectorPlugin):
             decisions[sid] = (chosen, status, notes, names)
         return decisions
 
+    def record(self, extracted):
+        """Decide on the whole extracted export once and write the decisions down
+        (``DECIDED``: per student the notebook chosen, its status, the notes and the
+        entries; the entries that name no student)."""
+        self.decisions = self.decide(extracted)
+        write_record(self.parent, DECIDED, {
+            "students": {sid: {"notebook": chosen.name if chosen else None, "status": status,
+                               "notes": [list(n) for n in notes], "entries": entries}
+                         for sid, (chosen, status, notes, entries) in self.decisions.items()},
+            "unknown": self.unknown})
+
     def refusal(self, sid, names, found):
         """Why the entries ``names`` that all map to ``sid`` cannot be graded (or None)."""
         listed = " and ".join(f"`{n}`" for n in names)
@@ -200,8 +242,8 @@ class SubmissionCollector(FileNameCollectorPlugin):
     def collect(self, submitted_file):
         app = self.parent
         extracted = app._format_collect_path(app.extracted_directory)
-        if not hasattr(self, "decisions"):
-            self.decisions = self.decide(extracted)
+        if not hasattr(self, "decisions"):  # extracted by another extractor
+            self.record(extracted)
         entry = Path(submitted_file).relative_to(extracted).parts[0]
         sid = self.student_id(entry)
         if sid is None:
