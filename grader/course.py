@@ -5,6 +5,7 @@ or a scratch copy in the tests). Everything the commands do is relative to
 it, exactly like nbgrader's own commands run from that folder.
 """
 
+import copy
 import os
 import re
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log
-from traitlets.config.loader import Config, PyFileConfigLoader
+from traitlets.config.loader import PyFileConfigLoader
 
 # Student ids become folder names and nbgrader glob patterns: keep them plain.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -84,8 +85,9 @@ class Course:
         self.db_url = self.coursedir.db_url
 
     def coursedir_for(self, **overrides):
-        """A CourseDirectory with some settings changed (db_url, student_id, ...)."""
-        config = Config(self.config)
+        """A CourseDirectory with some settings changed (db_url, student_id, ...); the
+        course's own configuration stays as it is."""
+        config = copy.deepcopy(self.config)  # Config(...) would share, and change, its sections
         for key, value in overrides.items():
             setattr(config.CourseDirectory, key, value)
         return CourseDirectory(config=config)
