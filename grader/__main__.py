@@ -72,8 +72,12 @@ def _autograde(course, args):
         overrides.setdefault("LimitedKernelManager", {})["sandbox"] = False
         print("warning: --no-sandbox: student code runs as this user, next to the course, "
               "and can read and change it", file=sys.stderr)
+    if args.scheduler and args.workers:
+        raise ValueError("--workers and --scheduler exclude each other: on a cluster, start "
+                         "as many `dask worker` processes as you want submissions at once")
     outcomes = autograde(course, args.unit, workers=args.workers,
-                         students=args.student or None, overrides=overrides)
+                         students=args.student or None, overrides=overrides,
+                         scheduler=args.scheduler)
     counts = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -98,13 +102,19 @@ def _feedback(course, args):
 
 
 def _export(course, args):
-    from grader.reporting.summary import summarize
+    from grader.reporting.export import export
 
-    summary = summarize(course, args.to, args.units or None)
+    done = export(course, args.to, args.units or None, args.format or ())
     out = Path(args.to or course.reports)
-    print(f"grades.csv, summary.md, summary.json and totals.png written to {out}")
-    print(f"{len(summary['totals'])} students; {len(summary['review'])} submission(s) "
+    print(f"written to {out}: " + ", ".join(p.name for p in done["paths"]))
+    report = done["summary"]
+    print(f"{len(report['totals'])} students; {len(report['review'])} submission(s) "
           "need a human look (see summary.md)")
+    for fmt, students in done["left_out"].items():
+        if students:
+            print(f"warning: {fmt}.csv leaves out {len(students)} student(s) without an email "
+                  f"({', '.join(students)}): add their emails with `python -m grader roster "
+                  "FILE.csv` and export again", file=sys.stderr)
     return 0
 
 
@@ -146,6 +156,9 @@ def parser():
     a.add_argument("unit")
     a.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: the number of cores)")
+    a.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="grade on the workers of this Dask scheduler instead of local "
+                        "processes (README: Grading on a cluster)")
     a.add_argument("--student", action="append", help="only this student (repeatable)")
     a.add_argument("--data", help="MNIST file or folder for the kernels (sets DLCOURSE_DATA)")
     a.add_argument("--cell-timeout", type=int, help="seconds per cell (overrides the config)")
@@ -161,15 +174,23 @@ def parser():
     f.add_argument("--student", action="append", help="only this student (repeatable)")
     f.set_defaults(run=_feedback)
 
-    e = sub.add_parser("export", help="grades.csv, summary and histogram")
+    e = sub.add_parser("export", help="grades.csv (nbgrader's columns first), LMS files, "
+                       "summary with per-test analytics")
     e.add_argument("units", nargs="*", help="units to include (default: all)")
     e.add_argument("--to", help="output folder (default: instructor-data/reports)")
+    e.add_argument("--format", action="append", choices=["canvas", "moodle"],
+                   help="also write canvas.csv or moodle.csv for the LMS's grade import "
+                        "(repeatable)")
     e.set_defaults(run=_export)
 
     r = sub.add_parser("roster", help="add students' names and emails to the gradebook")
     r.add_argument("file", help="CSV with the columns id, name, email "
                                 "(see grader/intake/roster.py)")
     r.set_defaults(run=_roster)
+
+    from grader.workshop.cli import add_commands  # hub, participants, release, release-feedback
+
+    add_commands(sub)
     return p
 
 
@@ -180,7 +201,7 @@ def main(argv=None):
     course = Course(args.root)
     try:
         return args.run(course, args)
-    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+    except (RuntimeError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -1,0 +1,109 @@
+"""nbgrader's exchange on a shared server, closed between participants.
+
+nbgrader's default exchange leaves each submission world-readable (files 0444, its
+folder 0777) and relies on participants not knowing the folder's random name; its
+root is 0777, so anyone could rename the course folder away and put their own in.
+Here (the instructor's commands run as root, as grading does):
+
+- the exchange root is 1777 and the course folder 0755, owned by root: sticky, so
+  nobody but root can rename or remove what they do not own;
+- ``inbound`` is 3733 (anyone may add, nobody may list or rename another's entry);
+- ``PrivateSubmit`` (the participants' ``ExchangeFactory.submit``) makes each
+  submission 0700/0600 once nbgrader has copied it: only its author and root read it;
+- ``release_feedback`` gives each released feedback page to its student, mode 0400.
+"""
+
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from nbgrader.apps import ReleaseAssignmentApp, ReleaseFeedbackApp
+from nbgrader.exchange.default.submit import ExchangeSubmit
+from nbgrader.utils import notebook_hash
+
+from grader import generate
+
+
+def course_folder(root, course_id):
+    """The exchange folder of the course."""
+    return Path(root) / course_id
+
+
+def prepare(root, course_id):
+    """Create the exchange of ``course_id`` under ``root`` with the permissions above."""
+    root = Path(root)
+    course = course_folder(root, course_id)
+    for sub in ("outbound", "inbound", "feedback"):
+        (course / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o1777)
+    os.chmod(course, 0o755)
+    os.chmod(course / "outbound", 0o755)
+    os.chmod(course / "inbound", 0o3733)
+    os.chmod(course / "feedback", 0o711)
+
+
+class PrivateSubmit(ExchangeSubmit):
+    """nbgrader's submit; then the submission is readable by its author (and root) only."""
+
+    def copy_files(self):
+        """Copy as nbgrader does, then close the copy: folders 0700, files 0600."""
+        super().copy_files()
+        dest = Path(self.inbound_path, self.assignment_filename)
+        for dirpath, _, filenames in os.walk(dest):
+            os.chmod(dirpath, 0o700)
+            for name in filenames:
+                path = Path(dirpath, name)
+                if not path.is_symlink():
+                    os.chmod(path, 0o600)
+
+
+def _run(app_class, argv, root):
+    from grader.intake.collect import _run as run_app
+
+    return run_app(app_class, argv, root)
+
+
+def release(course, unit):
+    """Put ``unit``'s student version (``exercises/UNIT``) into the exchange's outbound."""
+    generate.ensure_registered(course, unit)
+    root = course.config.Exchange.get("root", "/srv/nbgrader/exchange")
+    prepare(root, course.coursedir.course_id)
+    _run(ReleaseAssignmentApp, [unit, "--force", "--log-level=WARN"], course.root)
+    prepare(root, course.coursedir.course_id)  # nbgrader resets the root to 0777
+    return course_folder(root, course.coursedir.course_id) / "outbound" / unit
+
+
+def release_feedback(course, unit):
+    """nbgrader's ``release_feedback`` of ``unit``; each page then belongs to its
+    student's Unix account (mode 0400) when there is one. Returns {student: [pages]}."""
+    root = course.config.Exchange.get("root", "/srv/nbgrader/exchange")
+    prepare(root, course.coursedir.course_id)
+    for folder in sorted(course.folder("feedback").glob(f"*/{unit}")):
+        # nbgrader needs both files beside each page; a page the grader wrote for an
+        # ungradable submission has neither: take them from the submission.
+        submitted = course.folder("submitted", folder.parent.name, unit)
+        for name in ("timestamp.txt", "submission_secret.txt"):
+            if not (folder / name).is_file() and (submitted / name).is_file():
+                (folder / name).write_bytes((submitted / name).read_bytes())
+    _run(ReleaseFeedbackApp, [unit, "--log-level=WARN"], course.root)
+    outbound = course_folder(root, course.coursedir.course_id) / "feedback"
+    released = {}
+    for folder in sorted(course.folder("feedback").glob(f"*/{unit}")):
+        student = folder.parent.name
+        secret = folder / "submission_secret.txt"
+        if not secret.is_file():
+            continue
+        for page in sorted(folder.glob("*.html")):
+            digest = notebook_hash(secret=secret.read_text(), notebook_id=page.stem)
+            target = outbound / f"{digest}.html"
+            if not target.is_file():
+                continue
+            try:
+                account = pwd.getpwnam(student)
+                os.chown(target, account.pw_uid, account.pw_gid)
+                os.chmod(target, stat.S_IRUSR)
+            except KeyError:
+                pass
+            released.setdefault(student, []).append(target)
+    return released

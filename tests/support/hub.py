@@ -1,0 +1,211 @@
+"""A real workshop hub on 127.0.0.1 for the tests: JupyterHub, the proxy from
+node_modules, participants as Unix users, nbgrader's exchange (grader.workshop).
+
+Everything lives in one scratch folder: the course (unit 01_tensors, grading kernels
+from uid 230000), the workshop state, the exchange and the homes. ``stop()`` ends
+the hub and every process of the test's accounts, deletes the accounts (uids from
+231000) and their cgroups; the folder goes with pytest's tmp_path.
+"""
+
+import csv
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from grader.workshop import spawner
+from grader.workshop.hubapi import HubAPI
+
+from .grading import ScratchCourse
+from .lab import free_port
+from .paths import LESSONS, ROOT, SHARED_MNIST
+
+PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+UID_BASE = 231000
+KERNEL_UID_BASE = 230000
+PASSWORD = "workshop-pass-1"
+
+
+class ScratchHub:
+    """The workshop hub of a scratch course in ``base``, with an instructor ``admin``."""
+
+    def __init__(self, base, admin, participants, cull_timeout=3600, cull_every=300):
+        self.base = Path(base)
+        self.base.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        self.admin = admin
+        self.names = [admin, *participants]
+        self.exchange = self.base / "exchange"
+        self.folder = self.base / "workshop"
+        self.home = self.base / "home"
+        self.home.mkdir(exist_ok=True)
+        self.course = ScratchCourse(
+            self.base / "course", ["01_tensors"],
+            config=f"c.Exchange.root = {str(self.exchange)!r}\n"
+                   f"c.LimitedKernelManager.worker_uid_base = {KERNEL_UID_BASE}\n")
+        (self.course.root / "lessons").mkdir()
+        shutil.copyfile(LESSONS / "01_tensors.ipynb", self.course.root / "lessons" /
+                        "01_tensors.ipynb")
+        self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.log_path = self.base / "hub.log"
+        self.setup(cull_timeout, cull_every)
+        roster = self.base / "roster.csv"
+        with open(roster, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["id", "name", "email"])
+            for name in participants:
+                writer.writerow([name, f"{name.title()} Tester", f"{name}@example.org"])
+        self.roster = roster
+
+    def grader(self, *args, timeout=1800, check=True):
+        """``python -m grader --root COURSE ARGS`` as the instructor (root)."""
+        return self.course.grader(*args, timeout=timeout, check=check)
+
+    def setup(self, cull_timeout, cull_every):
+        """``python -m grader hub --setup-only`` with this hub's ports and folders."""
+        data = os.environ.get("DLCOURSE_DATA") or str(SHARED_MNIST)
+        self.grader("hub", "--setup-only", "--folder", str(self.folder), "--ip", "127.0.0.1",
+                    "--port", str(self.port), "--hub-port", str(self.hub_port),
+                    "--proxy-api-port", str(self.api_port), "--admin", self.admin,
+                    "--data", data, "--home-base", str(self.home), "--uid-base", str(UID_BASE),
+                    "--mem-limit", "3G", "--cpu-limit", "1", "--cull-timeout", str(cull_timeout),
+                    "--cull-every", str(cull_every), timeout=120)
+
+    def start(self, timeout=90):
+        """Start the hub (``python -m grader hub``); wait until its API answers."""
+        self._log = open(self.log_path, "a")  # noqa: SIM115 (closed in stop_hub)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader", "--root", str(self.course.root), "hub",
+             "--folder", str(self.folder)],
+            cwd=self.base, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.api = HubAPI(f"{self.url}/hub/api", self.admin_token())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the hub exited ({self.process.returncode}):\n{self.log()}")
+            if self.api.up():
+                return self
+            time.sleep(0.5)
+        raise TimeoutError(f"the hub did not answer within {timeout} s:\n{self.log()}")
+
+    def admin_token(self):
+        """The token of the hub's dlcourse-admin service."""
+        return (self.folder / "hub" / "admin-token").read_text().strip()
+
+    def log(self):
+        """The end of the hub's log."""
+        return self.log_path.read_text(errors="replace")[-8000:]
+
+    def stop_hub(self, timeout=60):
+        """Stop the hub as Ctrl-C does (it stops the servers and the proxy)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._log.close()
+        self.process = None
+
+    def uids(self):
+        """{name: uid} of the test's accounts that exist."""
+        out = {}
+        for name in self.names:
+            try:
+                out[name] = pwd.getpwnam(name).pw_uid
+            except KeyError:
+                pass
+        return out
+
+    def processes_of(self, name):
+        """Processes running as ``name``."""
+        uid = self.uids().get(name)
+        return [p for p in psutil.process_iter(["uids"]) if uid is not None
+                and p.info["uids"] and p.info["uids"].real == uid]
+
+    def stop(self):
+        """Stop the hub; end the accounts' processes; delete the accounts and cgroups."""
+        self.stop_hub()
+        proxy_pid = self.folder / "hub" / "proxy.pid"
+        if proxy_pid.is_file():
+            try:
+                os.kill(int(proxy_pid.read_text()), signal.SIGKILL)
+            except (ValueError, ProcessLookupError):
+                pass
+        for name in self.uids():
+            for proc in self.processes_of(name):
+                try:
+                    proc.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            subprocess.run(["userdel", "--force", name], capture_output=True)
+            subprocess.run(["groupdel", name], capture_output=True)
+        for name in self.names:
+            spawner.release(name)
+
+    def as_user(self, name, *command, check=False):
+        """Run ``command`` as the Unix user ``name`` (runuser), in their home."""
+        return subprocess.run(["runuser", "-u", name, "--", *command], capture_output=True,
+                              text=True, cwd="/", timeout=120, check=check)
+
+
+class UserServer:
+    """Calls to ``name``'s own Jupyter server through the hub, with a token of theirs."""
+
+    def __init__(self, hub, name):
+        self.base = f"{hub.url}/user/{name}"
+        self.token = hub.api.token_for(name)
+
+    def request(self, method, path, body=None, form=None, timeout=300):
+        """``method`` ``path`` on the server (JSON ``body`` or ``form`` fields); the
+        decoded answer."""
+        headers = {"Authorization": f"token {self.token}"}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as reply:
+                text = reply.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{method} {path}: {exc.code} "
+                                 f"{exc.read().decode(errors='replace')[:800]}") from None
+        return json.loads(text) if text.strip() else None
+
+    def nbgrader(self, action, unit, course):
+        """nbgrader's Assignments tab action (fetch, submit, fetch_feedback, ...)."""
+        answer = self.request("POST", f"/assignments/{action}",
+                              form={"course_id": course, "assignment_id": unit})
+        assert answer.get("success"), f"{action} {unit} failed: {answer}"
+        return answer
+
+    def read(self, path):
+        """The contents API's model of ``path`` (with content)."""
+        return self.request("GET", f"/api/contents/{urllib.parse.quote(path)}?content=1")
+
+    def write_notebook(self, path, notebook):
+        """Save ``notebook`` (a dict) at ``path`` through the contents API."""
+        return self.request("PUT", f"/api/contents/{urllib.parse.quote(path)}",
+                            body={"type": "notebook", "format": "json", "content": notebook})
