@@ -9,6 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PORT ?= 8888
 
 .PHONY: lab test test-fast exercises check-exercises grade lint
@@ -30,7 +31,7 @@ lab: $(STAMP)
 FAST := not slow and not browser
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test: test-fast
+test: test-fast $(NODE_STAMP)
 	$(PYTEST) -m "not ($(FAST))" $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -54,3 +55,15 @@ grade: $(STAMP)
 	$(BIN)/python -m grader autograde $(UNIT)
 	$(BIN)/python -m grader feedback $(UNIT)
 	$(BIN)/python -m grader export
+
+# The workshop hub (README "Workshop hosts"): as root, `make hub HUB_ARGS="--admin NAME"`.
+# configurable-http-proxy comes from the npm registry into node_modules/ (package-lock.json).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+.PHONY: hub node_modules
+node_modules: $(NODE_STAMP)
+
+hub: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m grader hub $(HUB_ARGS)
