@@ -82,4 +82,4 @@ c.GenerateFeedback.preprocessors = [
 c.ZipCollectApp.downloaded_directory = "instructor-data/incoming"
 c.ZipCollectApp.extractor_plugin = "grader.intake.zipcollect.SubmissionExtractor"
 c.ZipCollectApp.collector_plugin = "grader.intake.zipcollect.SubmissionCollector"
-c.ExportApp.plugin_class = "grader.reporting.grades_csv.GradesCsv"
+c.ExportApp.plugin_class = "grader.reporting.grades_csv.GradesCsvExportPlugin"

@@ -1,73 +1,88 @@
-"""A course summary from the gradebook: per-test statistics, totals, who needs a look.
+"""The course summary an instructor reads: what the class got wrong, totals, who needs a look.
 
-``summarize`` writes, into one folder:
+``build`` gathers, from the gradebook and the rows of grades.csv: per unit
+and test cell the mean score, the failure rate (share of submissions below
+full marks) and the most frequent first lines of the error messages
+(``grader.reporting.analytics``); every student's total; the submissions that
+need a person's look, with the reasons. ``write`` puts it in one folder:
 
-- ``grades.csv``: the rows of ``grader.reporting.grades_csv`` (per student and unit, totals);
-- ``summary.json`` and ``summary.md``: for every unit and test cell the mean
-  score and the failure rate (share of submissions below full marks), and the
-  submissions that need a person's look, with the reasons;
+- ``summary.json`` and ``summary.md`` (the same, for programs and for people);
+- ``failures-UNIT.png``: the failure rate per test of each unit, as bars;
 - ``totals.png``: a histogram of the students' total scores.
 """
 
 import json
 from pathlib import Path
 
-from nbgrader.api import Gradebook
-
-from grader.reporting import grades_csv
+from grader.reporting import analytics
 
 
-def test_stats(gb, unit):
-    """[{test, max_score, submissions, mean, failure_rate}] for every test cell of ``unit``."""
-    assignment = gb.find_assignment(unit)
-    cells = [(nb.name, c.name, c.max_score) for nb in assignment.notebooks for c in nb.grade_cells]
-    scores = {key[:2]: [] for key in cells}
-    for sub in gb.assignment_submissions(unit):
-        for nb in sub.notebooks:
-            for grade in nb.grades:
-                scores[(nb.name, grade.name)].append(grade.score)
-    stats = []
-    for nb_name, name, max_score in cells:
-        got = scores[(nb_name, name)]
-        stats.append({
-            "test": name, "max_score": max_score, "submissions": len(got),
-            "mean": sum(got) / len(got) if got else None,
-            "failure_rate": sum(s < max_score for s in got) / len(got) if got else None,
-        })
-    return stats
+def totals(table):
+    """{student: {"score", "max_score", "needs_review"}} summed over the units of ``table``."""
+    out = {}
+    for row in table:
+        entry = out.setdefault(row["student_id"], {"score": 0.0, "max_score": 0.0,
+                                                   "needs_review": False})
+        entry["score"] += float(row["score"])
+        entry["max_score"] += float(row["max_score"])
+        entry["needs_review"] |= row["needs_review"] == "yes"
+    return out
 
 
-def summarize(course, out_dir=None, units=None):
-    """Write grades.csv, summary.json, summary.md and totals.png; return the summary."""
-    out_dir = Path(out_dir or course.reports)
+def build(course, gb, units, table):
+    """The summary (a JSON-ready dict) of ``units`` from the gradebook ``gb`` and the
+    grades.csv rows ``table``."""
+    sums = totals(table)
+    review = [{"student_id": r["student_id"], "unit": r["assignment"], "status": r["status"],
+               "score": r["score"], "reasons": r["reasons"]}
+              for r in table if r["needs_review"] == "yes"]
+    return {"units": list(units),
+            "tests": {unit: analytics.test_stats(course, gb, unit) for unit in units},
+            "totals": {s: t["score"] for s, t in sums.items()},
+            "max_total": max((t["max_score"] for t in sums.values()), default=0.0),
+            "review": review}
+
+
+def chart_name(unit):
+    """The file name of a unit's failure-rate chart."""
+    return f"failures-{unit}.png"
+
+
+def write(summary, out_dir):
+    """Write summary.json, summary.md, the failure charts and totals.png into ``out_dir``;
+    returns the paths written."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with Gradebook(course.db_url) as gb:
-        units = [a.name for a in gb.assignments if not units or a.name in units]
-        table = grades_csv.rows(course, gb, units)
-        tests = {unit: test_stats(gb, unit) for unit in units}
-    grades_csv.write_csv(out_dir / "grades.csv", table)
-    totals = {r["student_id"]: float(r["score"]) for r in table if r["unit"] == "TOTAL"}
-    max_total = max((float(r["max_score"]) for r in table if r["unit"] == "TOTAL"), default=0.0)
-    review = [{k: r[k] for k in ("student_id", "unit", "status", "score", "reasons")}
-              for r in table if r["unit"] != "TOTAL" and r["needs_review"] == "yes"]
-    summary = {"units": units, "tests": tests, "totals": totals, "max_total": max_total,
-               "review": review}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-    (out_dir / "summary.md").write_text(markdown(summary))
-    histogram(totals, max_total, out_dir / "totals.png")
-    return summary
+    paths = [out_dir / "summary.json", out_dir / "summary.md"]
+    paths[0].write_text(json.dumps(summary, indent=1))
+    paths[1].write_text(markdown(summary))
+    for unit in summary["units"]:
+        paths.append(out_dir / chart_name(unit))
+        analytics.failure_chart(unit, summary["tests"][unit], paths[-1])
+    paths.append(out_dir / "totals.png")
+    histogram(summary["totals"], summary["max_total"], paths[-1])
+    return paths
+
+
+def _cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(summary):
+    """summary.md: per unit a table of its tests (worst first) and its chart; totals;
+    the submissions that need a look."""
     lines = ["# Grading summary", ""]
     for unit in summary["units"]:
-        lines += [f"## {unit}", "", "| test | points | submissions | mean | failure rate |",
-                  "|---|---|---|---|---|"]
-        for t in summary["tests"][unit]:
+        tests = sorted(summary["tests"][unit], key=lambda t: -(t["failure_rate"] or 0.0))
+        lines += [f"## {unit}", "", f"![failure rate per test of {unit}]({chart_name(unit)})", "",
+                  "| test | points | submissions | mean | failure rate | most frequent errors |",
+                  "|---|---|---|---|---|---|"]
+        for t in tests:
             mean = "–" if t["mean"] is None else f"{t['mean']:.2f}"
             rate = "–" if t["failure_rate"] is None else f"{100 * t['failure_rate']:.0f} %"
+            errors = "<br>".join(f"{n}× `{_cell(m)}`" for m, n in t["messages"]) or "–"
             lines.append(f"| {t['test']} | {t['max_score']:g} | {t['submissions']} | {mean} "
-                         f"| {rate} |")
+                         f"| {rate} | {errors} |")
         lines.append("")
     lines += ["## Totals", "", f"{len(summary['totals'])} students, out of "
               f"{summary['max_total']:g} points: see totals.png.", "",
@@ -80,18 +95,21 @@ def markdown(summary):
     return "\n".join(lines) + "\n"
 
 
-def histogram(totals, max_total, path):
+def histogram(scores, max_total, path):
+    """A histogram of the total scores ``scores`` ({student: score}), as PNG."""
+    from matplotlib import style
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    top = max(1, int(max_total + 0.999))
-    ax.hist(list(totals.values()), bins=range(0, top + 2), align="left", rwidth=0.85,
-            color="tab:blue")
-    ax.set_title(f"Total scores of {len(totals)} students")
-    ax.set_xlabel(f"total score (out of {max_total:g})")
-    ax.set_ylabel("students")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with style.context("tableau-colorblind10"):
+        fig = Figure(figsize=(7, 4))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        top = max(1, int(max_total + 0.999))
+        ax.hist(list(scores.values()), bins=range(0, top + 2), align="left", rwidth=0.85,
+                color="C0")
+        ax.set_title(f"Total scores of {len(scores)} students")
+        ax.set_xlabel(f"total score (out of {max_total:g})")
+        ax.set_ylabel("students")
+        fig.tight_layout()
+        fig.savefig(path, dpi=100, facecolor="white")
