@@ -7,6 +7,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -84,6 +85,41 @@ class ScratchCourse:
                     g.name: (g.score, g.max_score) for nb in sub.notebooks for g in nb.grades
                 }
         return out
+
+
+_EMPTY_GRADEBOOK = []
+
+
+def new_gradebook(path):
+    """An empty nbgrader gradebook at ``path``; returns its URL. Making one runs
+    ``alembic heads`` in a subprocess (nbgrader's ``Gradebook``: seconds on a busy
+    machine), so one is made per test process and copied."""
+    if not _EMPTY_GRADEBOOK:
+        template = Path(tempfile.mkdtemp(prefix="empty-gradebook-")) / "gradebook.db"
+        Gradebook(f"sqlite:///{template}").close()
+        _EMPTY_GRADEBOOK.append(template)
+    shutil.copyfile(_EMPTY_GRADEBOOK[0], path)
+    return f"sqlite:///{path}"
+
+
+def record_unit(db_url, unit, tasks=(("double", 2.0), ("halve", 3.0)), notebook=None):
+    """Record ``unit`` in the gradebook at ``db_url`` the way nbgrader's
+    ``generate_assignment`` does, without any notebook: one notebook (default: named
+    like the unit) with, per ``(task, points)``, a solution cell ``task`` and a test
+    cell ``task_test`` worth ``points`` (with their source cells). For fast tests on a
+    temporary SQLite gradebook."""
+    notebook = notebook or unit
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_assignment(unit)
+        gb.update_or_create_notebook(notebook, unit)
+        for task, points in tasks:
+            gb.update_or_create_solution_cell(task, notebook, unit)
+            gb.update_or_create_grade_cell(f"{task}_test", notebook, unit, max_score=points,
+                                           cell_type="code")
+            for name, source, locked in ((task, f"def {task}(x):\n    ...", False),
+                                         (f"{task}_test", f"assert {task}(1)", True)):
+                gb.update_or_create_source_cell(name, notebook, unit, source=source,
+                                                cell_type="code", locked=locked)
 
 
 def tree_state(folder, content=True):
