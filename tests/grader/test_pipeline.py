@@ -231,8 +231,9 @@ def test_a_zeroed_submission_says_why_in_the_gradebook(run):
 def test_csv_matches_the_gradebook(run):
     with open(run["scratch"].root / "out" / "grades.csv") as fh:
         rows = list(csv.DictReader(fh))
-    units = {r["student_id"]: r for r in rows if r["unit"] == UNIT}
-    totals = {r["student_id"]: r for r in rows if r["unit"] == "TOTAL"}
+    units = {r["student_id"]: r for r in rows if r["assignment"] == UNIT}
+    with open(run["scratch"].root / "out" / "totals.csv") as fh:
+        totals = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert set(units) == set(totals) == {c.name for c in CASES}
     with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
         for sub in gb.assignment_submissions(UNIT):
