@@ -1,21 +1,16 @@
 """The grader's parts on their own: no kernels, no nbgrader runs, fast."""
 
-import io
-import stat
 import subprocess
 import sys
-import zipfile
 
 import nbformat
 import numpy as np
 import pytest
-from fixtures.submissions.cases import CELLS, RAW
+from fixtures.submissions.cases import CELLS
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from support import paths
 
 from dlcourse import checks
-from grader.intake import triage
-from grader.intake.zipcollect import safe_unzip
 from grader.preprocessors import probe
 from grader.preprocessors.hide import HideHiddenTests, message, split_hidden
 from grader.preprocessors.scan import scan
@@ -117,82 +112,6 @@ def test_probe_parse_survives_garbage():
     assert probe.parse(reply) == {"a": "1"}
 
 
-# --- triage of submitted files -------------------------------------------------------
-
-
-def test_problem_names_what_is_wrong(tmp_path):
-    assert triage.problem(RAW / "empty.ipynb") == "is empty"
-    assert triage.problem(RAW / "not_json.ipynb").startswith("is not valid JSON")
-    (tmp_path / "list.ipynb").write_text("[1, 2]")
-    assert triage.problem(tmp_path / "list.ipynb") == "is JSON but not a notebook"
-    (tmp_path / "bad.ipynb").write_text('{"cells": 3, "nbformat": 4, "nbformat_minor": 5}')
-    assert triage.problem(tmp_path / "bad.ipynb").startswith("is not a valid notebook")
-    good = tmp_path / "good.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), good)
-    assert triage.problem(good) is None
-    assert triage.problem(tmp_path / "absent.ipynb").startswith("cannot be read")
-
-
-def _nb(path, ids=()):
-    cells = [new_code_cell("pass", metadata={"nbgrader": {"grade_id": i}}) for i in ids]
-    nbformat.write(new_notebook(cells=cells), path)
-    return path
-
-
-def test_choose_prefers_the_expected_name_then_the_unit_content(tmp_path):
-    exact = _nb(tmp_path / "u.ipynb")
-    other = _nb(tmp_path / "scratch.ipynb", ["a", "b"])
-    chosen, status, notes = triage.choose([exact, other], "u.ipynb", {"a", "b"})
-    assert (chosen, status) == (exact, "ok") and notes[0][0] == "review"
-    renamed = _nb(tmp_path / "u (1).ipynb", ["a"])
-    chosen, status, notes = triage.choose([renamed, other], "u.ipynb", {"a", "b"})
-    assert chosen == other and {s for s, _ in notes} == {"info", "review"}
-    chosen, status, notes = triage.choose([renamed], "u.ipynb")
-    assert chosen == renamed and notes == [("info", notes[0][1])]
-
-
-def test_choose_never_grades_an_unreadable_file(tmp_path):
-    broken = tmp_path / "u.ipynb"
-    broken.write_text("{")
-    assert triage.choose([broken], "u.ipynb")[1] == "unreadable"
-    good = _nb(tmp_path / "copy.ipynb")
-    chosen, status, _ = triage.choose([broken, good], "u.ipynb")
-    assert (chosen, status) == (good, "ok")
-    assert triage.choose([], "u.ipynb")[1] == "missing"
-
-
-def test_candidates_skip_checkpoints(tmp_path):
-    _nb(tmp_path / "u.ipynb")
-    (tmp_path / ".ipynb_checkpoints").mkdir()
-    _nb(tmp_path / ".ipynb_checkpoints" / "u-checkpoint.ipynb")
-    (tmp_path / "__MACOSX").mkdir()
-    _nb(tmp_path / "__MACOSX" / "u.ipynb")
-    assert triage.candidates(tmp_path) == [tmp_path / "u.ipynb"]
-
-
-# --- unpacking LMS archives -----------------------------------------------------------
-
-
-def test_safe_unzip_refuses_escapes_links_and_bombs(tmp_path):
-    archive = tmp_path / "a.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("ok/u.ipynb", "{}")
-        zf.writestr("../../evil.ipynb", "{}")
-        zf.writestr("/abs.ipynb", "{}")
-        link = zipfile.ZipInfo("link.ipynb")
-        link.external_attr = (stat.S_IFLNK | 0o777) << 16
-        zf.writestr(link, "/etc/passwd")
-        zf.writestr("notes.txt", "ignored")
-    dest = tmp_path / "out"
-    problems = safe_unzip(archive, dest, 10**6, 100)
-    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == ["u.ipynb"]
-    assert len(problems) == 3 and not (tmp_path / "evil.ipynb").exists()
-    bomb = tmp_path / "bomb.zip"
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("big.ipynb", "0" * 5 * 10**6)
-    assert "stopped" in safe_unzip(bomb, tmp_path / "b", 10**6, 100)[0]
-
-
 # --- feedback without hidden tests ------------------------------------------------------
 
 
@@ -272,18 +191,3 @@ def test_launcher_limits_memory_and_keeps_the_folder_off_sys_path(tmp_path):
                           sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.stdout.split() == ["False", "-1", "MemoryError"], out.stderr
-
-
-def test_problem_reads_big_files_lazily(tmp_path, monkeypatch):
-    monkeypatch.setattr(triage, "MAX_BYTES", 10)
-    big = tmp_path / "big.ipynb"
-    big.write_bytes(b"{" + b" " * 100 + b"}")
-    assert "larger than" in triage.problem(big)
-
-
-def test_zip_member_names_are_unpacked_inside(tmp_path):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("C:/windows.ipynb", "{}")
-    (tmp_path / "w.zip").write_bytes(buf.getvalue())
-    assert safe_unzip(tmp_path / "w.zip", tmp_path / "o", 10**6, 10)
