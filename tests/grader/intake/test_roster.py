@@ -1,5 +1,8 @@
 """Roster files: reading them (with clear errors) and putting them in a real gradebook."""
 
+import subprocess
+import sys
+
 import pytest
 from nbgrader.api import Gradebook
 
@@ -86,3 +89,20 @@ def test_add_to_gradebook_adds_and_updates(tmp_path, course):
     assert got == {"jdoe": ("Jane", "Doe", "jd@x.org"), "new": ("Richard", "Roe", "rr@x.org"),
                    "kept": ("Kim", "Kept", "k@x.org")}
     assert add_to_gradebook(course, rows)["unchanged"] == ["jdoe", "new", "kept"]
+
+
+@pytest.mark.slow
+def test_roster_command(tmp_path, course):
+    """`python -m grader roster FILE`: the names reach the gradebook; a bad file changes
+    nothing and says what to fix, with exit status 1."""
+    def grader(*args):
+        return subprocess.run([sys.executable, "-m", "grader", "--root", str(course.root),
+                               "roster", *args], capture_output=True, text=True, check=False,
+                              timeout=300)
+
+    good = grader(str(roster(tmp_path, "id,name,email\njdoe,Jane Doe,jd@x.org\n")))
+    assert good.returncode == 0 and "1 added, 0 updated, 0 unchanged" in good.stdout
+    bad = grader(str(roster(tmp_path, "id,name,email\njdoe,Jane Roe,\nj doe,X,\n", "bad.csv")))
+    assert bad.returncode == 1 and "line 3: id 'j doe' is not a valid student id" in bad.stderr
+    with Gradebook(course.db_url) as gb:
+        assert [(s.id, s.last_name) for s in gb.students] == [("jdoe", "Doe")]
