@@ -1,0 +1,136 @@
+"""grader.intake.collect in this process on a scratch course whose gradebook already
+holds the unit (so nothing runs nbgrader's converters): an LMS export staged, collected
+by nbgrader's zip_collect with the course plugins, recorded and registered."""
+
+import json
+import sys
+import zipfile
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.api import Gradebook
+from support.grading import new_gradebook, record_unit
+
+from grader.course import Course, write_scratch_config
+from grader.intake import collect
+
+UNIT = "01_u"
+
+
+def notebook(path, ids=("double",)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cells = [new_code_cell("pass", metadata={"nbgrader": {"grade_id": i}}) for i in ids]
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+@pytest.fixture()
+def course(tmp_path, monkeypatch):
+    root = tmp_path / "course"
+    db = write_scratch_config(root)
+    (root / "solutions" / UNIT).mkdir(parents=True)
+    notebook(root / "exercises" / UNIT / f"{UNIT}.ipynb", ["double", "halve"])
+    record_unit(new_gradebook(db), UNIT)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # zip_collect adds the course root
+    return Course(root)
+
+
+def submitted(course):
+    base = course.folder("submitted")
+    return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+
+
+def test_an_lms_folder_is_collected_recorded_and_registered(course, tmp_path):
+    export = tmp_path / "export"
+    notebook(export / "ann" / f"{UNIT}.ipynb")
+    notebook(export / "bo" / "renamed.ipynb")
+    (export / "cy").mkdir()
+    (export / "cy" / "notes.txt").write_text("no notebook")
+    (export / "dee.ipynb").write_bytes(b"")
+    (export / "eve").symlink_to(export / "ann", target_is_directory=True)
+    notebook(export / "???" / f"{UNIT}.ipynb")
+    report = collect.from_lms(course, UNIT, export)
+    students = report["students"]
+    assert {s: (r["status"], r["notebook"]) for s, r in students.items()} == {
+        "ann": ("ok", f"{UNIT}.ipynb"), "bo": ("ok", "renamed.ipynb"), "cy": ("missing", None),
+        "dee": ("unreadable", "dee.ipynb"), "eve": ("missing", None)}
+    assert report["skipped"] == [{"entry": "???",
+                                  "reason": "no student id in its name (student_regexp)"}]
+    assert [n["text"] for n in students["eve"]["notes"]] == [
+        f"the submission has no notebook ({UNIT}.ipynb expected)",
+        "eve is a link: skipped (links are never followed)"]
+    assert submitted(course) == [f"ann/{UNIT}/{UNIT}.ipynb", f"bo/{UNIT}/{UNIT}.ipynb",
+                                 f"dee/{UNIT}/{UNIT}.ipynb"]
+    assert course.folder("submitted", "cy", UNIT).is_dir()  # empty: autograde says why
+    kept = json.loads((course.reports / UNIT / "collect.json").read_text())
+    assert kept == json.loads(json.dumps(students))
+    with Gradebook(course.db_url) as gb:
+        assert sorted(s.id for s in gb.students) == ["ann", "bo", "cy", "dee", "eve"]
+
+
+def test_collecting_again_replaces_what_is_no_longer_submitted(course, tmp_path):
+    first = tmp_path / "first"
+    notebook(first / "ann" / f"{UNIT}.ipynb")
+    notebook(first / "bo" / f"{UNIT}.ipynb")
+    collect.from_lms(course, UNIT, first)
+    second = tmp_path / "second"
+    (second / "ann").mkdir(parents=True)  # ann's new upload holds no notebook
+    notebook(second / "bo" / "v2.ipynb")
+    with zipfile.ZipFile(second / "bo.zip", "w") as zf:
+        zf.writestr("README.txt", "x")
+    report = collect.from_lms(course, UNIT, second)
+    assert submitted(course) == [f"bo/{UNIT}/{UNIT}.ipynb"]
+    assert report["students"]["ann"]["status"] == "missing"
+    assert report["students"]["bo"]["source"] == "bo, bo.zip"
+    kept = json.loads((course.reports / UNIT / "collect.json").read_text())
+    assert kept["ann"]["status"] == "missing" and kept["bo"]["notebook"] == "v2.ipynb"
+
+
+def test_a_bulk_zip_and_a_student_regexp(course, tmp_path):
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("work/mine.ipynb", nbformat.writes(new_notebook()))
+    bulk = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(bulk, "w") as zf:
+        zf.writestr("Jane Doe_1_assignsubmission_file_/x.ipynb", nbformat.writes(new_notebook()))
+        zf.write(inner, "Bo Chen_2_assignsubmission_file_.zip")
+        zf.writestr("../escape.ipynb", "{}")
+        zf.writestr("readme.ipynb", "{}")
+    report = collect.from_lms(course, UNIT, bulk, r"(?P<student_id>.+?)_\d+_assignsubmission")
+    assert sorted(report["students"]) == ["Bo_Chen", "Jane_Doe"]
+    assert {s["entry"] for s in report["skipped"]} == {str(bulk), "readme.ipynb"}
+    assert submitted(course) == [f"Bo_Chen/{UNIT}/{UNIT}.ipynb", f"Jane_Doe/{UNIT}/{UNIT}.ipynb"]
+
+
+def test_stage_copies_links_as_links_and_refuses_other_files(tmp_path):
+    export = tmp_path / "export"
+    notebook(export / "ann" / "a.ipynb")
+    (export / "bo").symlink_to(export / "ann", target_is_directory=True)
+    archive = tmp_path / "archive"
+    assert collect.stage(export, archive) == []
+    assert (archive / "bo").is_symlink() and (archive / "ann" / "a.ipynb").is_file()
+    (tmp_path / "export.txt").write_text("neither")
+    with pytest.raises(FileNotFoundError, match="neither a folder nor a zip file"):
+        collect.stage(tmp_path / "export.txt", archive)
+
+
+def test_tidy_names_the_chosen_notebook_after_the_unit(tmp_path):
+    folder = tmp_path / "sub"
+    notebook(folder / "my copy.ipynb", ["double", "halve"])
+    notebook(folder / "scratch.ipynb", [])
+    record = collect.tidy(folder, UNIT, {"double", "halve"})
+    assert (record["status"], record["notebook"]) == ("ok", "my copy.ipynb")
+    assert sorted(p.name for p in folder.iterdir()) == [f"{UNIT}.ipynb", "scratch.ipynb"]
+    assert [n["severity"] for n in record["notes"]] == ["info", "review"]
+
+
+def test_exchange_links_names_the_students_whose_submission_holds_links(course, tmp_path):
+    inbound = tmp_path / "exchange" / "tensors-to-lenet" / "inbound"
+    notebook(inbound / f"ann+{UNIT}+2026-12-01 10:00:00.000000 UTC+abc+1" / "a.ipynb")
+    bo = inbound / f"bo+{UNIT}+2026-12-01 10:00:00.000000 UTC+abd+2"
+    bo.mkdir(parents=True)
+    (bo / f"{UNIT}.ipynb").symlink_to(course.root / "solutions")
+    (inbound / f"cy+{UNIT}+2026-12-01 10:00:00.000000 UTC+abe+3").symlink_to(bo)
+    assert collect.exchange_links(course, UNIT, tmp_path / "exchange") == {
+        "bo": [f"{UNIT}.ipynb"], "cy": ["(the folder itself)"]}
