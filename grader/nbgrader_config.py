@@ -48,6 +48,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 c.Autograde.autograde_preprocessors = [
     "grader.preprocessors.execute.GuardedExecute",  # time, memory and output limits; runtime probe
+    "grader.preprocessors.judge.Judge",  # test cells judged outside the kernel (dlcourse.checks)
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -70,6 +71,9 @@ c.GuardedExecute.notebook_timeouts = {
     "08_training_well": 1800,
 }
 c.LimitedKernelManager.memory_limit_mb = 6144  # per grading kernel (TensorFlow needs ~2.5 GB)
+
+# Validate's messages: "name: expected ..., got ..." must not be cut at nbgrader's 90 columns.
+c.Validator.width = 200
 
 # Feedback shows each test's score and message, never the hidden tests (nbgrader #917).
 c.GenerateFeedback.preprocessors = [

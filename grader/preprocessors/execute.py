@@ -38,9 +38,10 @@ from traitlets import Bool, Dict, Integer
 
 from grader.preprocessors import probe
 from grader.preprocessors.kernel import LimitedKernelManager
-from grader.preprocessors.scan import bound_by, builtins_used, to_python
+from grader.preprocessors.scan import protected_names
 from grader.reporting import notes
 
+RECORD = "application/vnd.dlcourse.check+json"  # dlcourse.checks.MIME
 label = notes.cell_label
 
 
@@ -50,18 +51,11 @@ def error_output(ename, evalue):
 
 
 def watched_names(nb):
-    """Names the read-only cells bind and builtins the tests call."""
-    names, tests = set(), []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or not utils.is_locked(cell):
-            continue
-        tree = to_python(cell.source)
-        if tree is None:
-            continue
-        names.update(bound_by(tree))
-        if utils.is_grade(cell):
-            tests.append(tree)
-    return names | builtins_used(tests)
+    """Names the probe watches: what the tests rely on (``scan.protected_names``)."""
+    code = [c for c in nb.cells if c.cell_type == "code" and utils.is_locked(c)]
+    protected, test_builtins = protected_names(
+        [c.source for c in code], [c.source for c in code if utils.is_grade(c)])
+    return set(protected) | test_builtins
 
 
 class GuardedExecute(Execute):
@@ -78,6 +72,9 @@ class GuardedExecute(Execute):
         config=True)
     max_error_chars = Integer(20_000, help="Characters of an error's message and traceback "
                                            "kept.").tag(config=True)
+    max_record_bytes = Integer(256_000_000, help="Bytes of check records (dlcourse.checks: "
+                                                 "values, models) kept per notebook.").tag(
+        config=True)
     runtime_probe = Bool(True, help="Check after every cell what it replaced.").tag(config=True)
     probe_timeout = Integer(60, help="Seconds to wait for a probe.").tag(config=True)
     ping_timeout = Integer(10, help="Seconds an interrupted kernel has to answer.").tag(
@@ -100,6 +97,7 @@ class GuardedExecute(Execute):
         self._watched = watched_names(nb)
         self._budget = {}
         self._bytes_left = self.max_output_bytes
+        self._record_bytes_left = self.max_record_bytes
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
@@ -116,6 +114,7 @@ class GuardedExecute(Execute):
         self._budget[index] = {"stdout": self.max_stream_chars, "stderr": self.max_stream_chars,
                                "display": self.max_display_outputs,
                                "bytes": self.max_cell_output_bytes, "dropped": 0}
+        started = monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -128,6 +127,10 @@ class GuardedExecute(Execute):
             cell.outputs.append(error_output("CellTimeoutError", "the kernel stopped responding"))
             self._stop(f"the kernel stopped responding in {label(cell, index)}")
             return cell, resources
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid:  # the grader's own clock, for time budgets (grader.preprocessors.judge)
+            resources.setdefault("dlcourse", {}).setdefault("seconds", {})[gid] = (
+                monotonic() - started)
         self._after(cell, index)
         return cell, resources
 
@@ -169,7 +172,7 @@ class GuardedExecute(Execute):
                     self._kill()
                     self._stop(f"the kernel stopped responding after {where}")
                 elif not utils.is_locked(cell):
-                    notes.add(self.nb, "zero", "tampering",
+                    notes.add(self.nb, "review", "tampering",
                               f"{where} broke the grader's integrity check")
                 return
             if self._fingerprint is not None and not utils.is_locked(cell):
@@ -249,6 +252,12 @@ class GuardedExecute(Execute):
                                           "\n... output truncated by the grader ...\n"}}
             budget[name] = left - len(text)
             self._bytes_left -= min(len(text), left)
+        elif kind == "display_data" and RECORD in (content.get("data") or {}):
+            size = _size(content.get("data"))
+            if size > self._record_bytes_left:  # a flood of forged records: the cell fails
+                budget["dropped"] += 1
+                return None
+            self._record_bytes_left -= size
         elif kind in ("display_data", "execute_result", "update_display_data"):
             size = _size(content.get("data")) + _size(content.get("metadata"))
             if budget["display"] <= 0 or size > min(budget["bytes"], self._bytes_left):

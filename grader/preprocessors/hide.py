@@ -6,10 +6,13 @@ the hidden tests back into every test cell, so its feedback shows them
 too. Two preprocessors for ``GenerateFeedback`` (after ``GetGrades``):
 
 ``HideHiddenTests`` cuts every ``### BEGIN HIDDEN TESTS`` ... ``### END
-HIDDEN TESTS`` region out of the test cells, replaces each test cell's error
-traceback by its one-line message (``AssertionError: ...``), and scrubs any
-hidden-test line that still shows up in an output (a warning quotes the line
-that triggered it).
+HIDDEN TESTS`` region out of the test cells and keeps of every code cell's
+outputs only a test cell's error message (``AssertionError: ...``, written by
+the judge, cut to ``MAX_MESSAGE`` characters), with any hidden-test line
+scrubbed from it. Nothing a cell printed or displayed reaches the feedback: a
+submission can read the hidden tests while they run and print them encoded
+(base64, reversed), which no scrubbing recognises; the student's own outputs
+are in the student's own notebook.
 
 ``SummaryCell`` puts a table at the top: every test cell with its score and
 message, and what the grader noticed about the submission.
@@ -17,6 +20,7 @@ message, and what the grader noticed about the submission.
 
 import html
 
+import nbformat
 from nbformat.v4 import new_markdown_cell
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -25,6 +29,7 @@ from traitlets import Unicode
 from grader.reporting import notes
 
 PLACEHOLDER = "# (hidden tests: not shown)"
+MAX_MESSAGE = 1500
 
 
 def split_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
@@ -67,17 +72,28 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         hidden = set()
         for cell in nb.cells:
-            if cell.cell_type == "code" and utils.is_grade(cell):
+            if cell.cell_type != "code":
+                continue
+            if utils.is_grade(cell):
                 cell.source, lines = split_hidden(cell.source, self.begin_test_delimeter,
                                                   self.end_test_delimeter)
                 hidden.update(line.strip() for line in lines if line.strip())
-                for out in cell.get("outputs", []):
-                    if out.get("output_type") == "error":
-                        out["traceback"] = [message(cell)]
+            cell.outputs = [_message_only(o) for o in cell.get("outputs", [])
+                            if utils.is_grade(cell) and o.get("output_type") == "error"][:1]
         for cell in nb.cells:
             for out in cell.get("outputs", []):
                 _scrub(out, hidden)
         return nb, resources
+
+
+def _message_only(out):
+    ename = str(out.get("ename", "Error"))[:100]
+    evalue = str(out.get("evalue", ""))
+    if len(evalue) > MAX_MESSAGE:
+        evalue = evalue[:MAX_MESSAGE] + " ..."
+    out = {**out, "ename": ename, "evalue": evalue}
+    out["traceback"] = [f"{ename}: {evalue}" if evalue else ename]
+    return nbformat.from_dict(out)
 
 
 def _scrub_text(text, hidden):

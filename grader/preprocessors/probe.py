@@ -10,7 +10,9 @@ shell's and kernel's methods (``showtraceback``, ``run_cell``, ...), of
 read-only cells define (``np``, ``assert_close``, ...). Comparing two
 fingerprints tells exactly which cell changed what: an instructor (read-only)
 cell may change anything; a student cell that replaced any of these is
-reported, however the replacement was written.
+reported (a ``review`` note for a person), however the replacement was written.
+It is an early warning, not the guarantee: the grade comes from
+``grader.preprocessors.judge``.
 """
 
 import ast
@@ -117,9 +119,7 @@ def changes(before, after):
         name = key.removeprefix("user:")
         if key.startswith("user:") and before[key] == "absent" and not hasattr(builtins, name):
             continue
-        plain = key.startswith("user:") and after[key] in ("data", "absent")
-        severity = "review" if plain else "zero"
-        found.append((key, severity))
+        found.append((key, "review"))  # a warning: the judge decides the grade
     return found
 
 

@@ -6,15 +6,16 @@ submission can try to change what they see: replace ``np.allclose`` or a
 ``showtraceback`` (nbgrader PR #1324), swap a function's ``__code__``, rebind
 ``sys.stderr``... A course solution needs none of that. This module parses
 every student-editable cell (IPython magics included: ``%%time`` bodies are
-read too) and reports:
+read too) and reports, as ``review`` notes for a person, code that reaches
+into the machinery the tests rely on, and code a grader should look at
+(``os._exit``, ``input()``, shell commands, unusual magics).
 
-- ``zero``: code that changes the machinery the tests rely on (the grader
-  sets the notebook's score to zero and says why; a person can restore it);
-- ``review``: code a grader should look at but that earns nothing by itself
-  (``os._exit``, ``input()``, shell commands, unusual magics).
-
-The runtime probe (``grader.preprocessors.probe``) catches what a static read cannot, such
-as patches built from strings at run time.
+These are warnings, never a verdict: the grade comes from
+``grader.preprocessors.judge``, which compares the values the student's code produced
+with the reference outside the kernel, so nothing found here changes a score
+and honest code (``from IPython.display import display``, ``inspect.signature``,
+``vars(layer)``) is not flagged. The runtime probe (``grader.preprocessors.probe``) sees
+what a static read cannot, such as patches built from strings at run time.
 """
 
 import ast
@@ -28,7 +29,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from grader.preprocessors.sanitize import release_notebook
 from grader.reporting import notes
 
-ZERO, REVIEW = "zero", "review"
+REVIEW = "review"
+TAMPERING = REVIEW  # reaching into the tests: a warning too (the judge decides)
 
 # Names whose mere use means reaching around the notebook's normal scoping.
 ZERO_NAMES = {
@@ -38,18 +40,16 @@ ZERO_NAMES = {
     "__import__": "imports modules by computed names",
     "globals": "reads or rewrites the notebook's global names directly",
     "locals": "reads or rewrites the notebook's names directly",
-    "vars": "reads or rewrites an object's namespace directly",
     "__builtins__": "changes Python's builtins",
     "get_ipython": "reaches into the IPython shell that runs the tests",
 }
 # Modules that only serve to reach into the interpreter, the kernel or the grader.
 ZERO_MODULES = {
     "builtins": "changes Python's builtins",
-    "inspect": "inspects live frames and code",
     "gc": "reaches objects through the garbage collector",
     "ctypes": "writes to process memory",
     "importlib": "re-imports or replaces modules",
-    "IPython": "reaches into the IPython shell that runs the tests",
+    "IPython.core": "reaches into the IPython shell that runs the tests",
     "ipykernel": "reaches into the kernel that runs the tests",
     "jupyter_client": "talks to Jupyter kernels",
     "zmq": "talks to the kernel's message sockets",
@@ -62,7 +62,8 @@ ZERO_ATTRIBUTES = {
     "__code__", "__globals__", "__closure__", "__defaults__", "__kwdefaults__",
     "__builtins__", "__subclasses__", "__class__", "f_globals", "f_locals", "f_back",
     "f_builtins", "tb_frame", "gi_frame", "cr_frame", "_getframe", "settrace",
-    "setprofile", "excepthook", "displayhook", "showtraceback", "showsyntaxerror",
+    "setprofile", "currentframe", "getouterframes", "getinnerframes", "excepthook",
+    "displayhook", "showtraceback", "showsyntaxerror",
     "run_cell", "run_code", "run_ast_nodes", "user_ns", "user_global_ns", "modules",
 }
 REVIEW_MODULES = {
@@ -185,12 +186,10 @@ class _Scanner(ast.NodeVisitor):
             kind, original = self.protected[name]
             if what is not None and what == original:
                 return  # the same import again: harmless
-            self.flag(ZERO, f"rebinds `{name}`, which the read-only cells define "
+            self.flag(TAMPERING, f"rebinds `{name}`, which the read-only cells define "
                             f"({kind} {original})", node)
         elif name in self.test_builtins:
-            plain = isinstance(value, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.List,
-                                       ast.Tuple, ast.Dict, ast.Set, ast.ListComp))
-            self.flag(REVIEW if plain else ZERO,
+            self.flag(REVIEW,
                       f"shadows the builtin `{name}`, which the tests use", node)
 
     def _targets(self, target, node, value=None):
@@ -204,12 +203,12 @@ class _Scanner(ast.NodeVisitor):
         elif isinstance(target, ast.Attribute):
             root = _root(target)
             if root in self.modules or root in self.protected:
-                self.flag(ZERO, f"assigns to `{_dotted(target)}`, part of a module or "
+                self.flag(TAMPERING, f"assigns to `{_dotted(target)}`, part of a module or "
                                 "helper the tests rely on", node)
         elif isinstance(target, ast.Subscript):
             root, dotted = _root(target.value), _dotted(target.value)
             if root in ("globals", "locals", "vars") or "__dict__" in dotted.split("."):
-                self.flag(ZERO, f"rewrites a namespace through `{dotted or root}`", node)
+                self.flag(TAMPERING, f"rewrites a namespace through `{dotted or root}`", node)
 
     def visit_Assign(self, node):
         for target in node.targets:
@@ -241,7 +240,7 @@ class _Scanner(ast.NodeVisitor):
     def visit_Delete(self, node):
         for target in node.targets:
             if isinstance(target, ast.Attribute) and _root(target) in self.modules:
-                self.flag(ZERO, f"deletes `{_dotted(target)}`", node)
+                self.flag(TAMPERING, f"deletes `{_dotted(target)}`", node)
         self.generic_visit(node)
 
     def _scope(self, node):
@@ -272,34 +271,34 @@ class _Scanner(ast.NodeVisitor):
 
     def _module(self, dotted, node):
         top = dotted.split(".")[0]
-        if top in ZERO_MODULES:
-            self.flag(ZERO, f"imports `{dotted}`: {ZERO_MODULES[top]}", node)
+        two = ".".join(dotted.split(".")[:2])
+        if top in ZERO_MODULES or two in ZERO_MODULES:
+            why = ZERO_MODULES.get(top) or ZERO_MODULES[two]
+            self.flag(TAMPERING, f"imports `{dotted}`: {why}", node)
         elif top in REVIEW_MODULES:
             self.flag(REVIEW, f"imports `{dotted}`: {REVIEW_MODULES[top]}", node)
         elif dotted == "sys.modules":
-            self.flag(ZERO, "imports `sys.modules`", node)
+            self.flag(TAMPERING, "imports `sys.modules`", node)
         elif dotted == "os._exit":
             self.flag(REVIEW, f"imports `os._exit`: {REVIEW_CALLS['_exit']}", node)
 
     # --- names, attributes, calls -------------------------------------------------
     def visit_Name(self, node):
         if node.id in ZERO_NAMES:
-            self.flag(ZERO, f"uses `{node.id}`: {ZERO_NAMES[node.id]}", node)
+            self.flag(TAMPERING, f"uses `{node.id}`: {ZERO_NAMES[node.id]}", node)
 
     def visit_Attribute(self, node):
         dotted = _dotted(node) or node.attr
         if node.attr == "__class__":
             if isinstance(node.ctx, ast.Store):
-                self.flag(ZERO, f"assigns to `{dotted}`", node)
+                self.flag(TAMPERING, f"assigns to `{dotted}`", node)
         elif node.attr == "modules":
             if _root(node) == "sys":
-                self.flag(ZERO, f"uses `{dotted}`", node)
+                self.flag(TAMPERING, f"uses `{dotted}`", node)
         elif node.attr in ZERO_ATTRIBUTES:
-            self.flag(ZERO, f"uses `{dotted}`", node)
+            self.flag(TAMPERING, f"uses `{dotted}`", node)
         elif node.attr == "__dict__":
-            root = _root(node)
-            severity = ZERO if root in self.modules or root in self.protected else REVIEW
-            self.flag(severity, f"uses `{dotted}`", node)
+            self.flag(REVIEW, f"uses `{dotted}`", node)
         self.generic_visit(node)
 
     def visit_Call(self, node):
@@ -309,10 +308,13 @@ class _Scanner(ast.NodeVisitor):
         dotted = _dotted(func)
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
         root = _root(func) if isinstance(func, ast.Attribute) else None
+        if name == "vars" and isinstance(func, ast.Name) and (
+                not node.args or _root(node.args[0]) in self.modules | set(self.protected)):
+            self.flag(TAMPERING, "uses `vars` on the notebook or a module the tests use", node)
         if name in ("setattr", "delattr") and isinstance(func, ast.Name) and node.args:
             target = _root(node.args[0])
             if target in self.modules or target in self.protected:
-                self.flag(ZERO, f"calls `{name}` on `{target}`", node)
+                self.flag(TAMPERING, f"calls `{name}` on `{target}`", node)
         if name in REVIEW_CALLS:
             bare = isinstance(func, ast.Name) and name in ("exit", "quit", "input")
             on_module = root in self.modules and name not in ("input",)
@@ -350,6 +352,22 @@ class _Scanner(ast.NodeVisitor):
         return True
 
 
+def protected_names(trusted_sources, test_sources):
+    """What the tests rely on, the one rule the scan and the runtime probe share:
+    ``({name: (kind, what)} the read-only cells bind, the builtins the test cells use)``.
+    A helper a test cell defines for itself is not protected (the cell defines it again)."""
+    trusted = [t for t in (to_python(s) for s in trusted_sources) if t is not None]
+    tests = [t for t in (to_python(s) for s in test_sources) if t is not None]
+    protected = {}
+    for tree in trusted:
+        protected.update(bound_by(tree))
+    for tree in tests:
+        for name, (kind, _) in bound_by(tree).items():
+            if kind == "def" and name in protected:
+                del protected[name]
+    return protected, builtins_used(tests)
+
+
 def scan(student_cells, trusted_sources=(), test_sources=()):
     """Findings for ``student_cells`` (pairs ``(label, source)``).
 
@@ -358,21 +376,14 @@ def scan(student_cells, trusted_sources=(), test_sources=()):
     protected too).
     """
     trusted = [t for t in (to_python(s) for s in trusted_sources) if t is not None]
-    tests = [t for t in (to_python(s) for s in test_sources) if t is not None]
-    protected = {}
-    for tree in trusted:
-        protected.update(bound_by(tree))
-    for tree in tests:  # helpers a test cell defines for itself are redefined when it runs
-        for name, (kind, _) in bound_by(tree).items():
-            if kind == "def" and name in protected:
-                del protected[name]
+    protected, test_builtins = protected_names(trusted_sources, test_sources)
     students = [(label, to_python(src)) for label, src in student_cells]
     modules = module_aliases(trusted + [t for _, t in students if t is not None])
     findings = []
     for label, tree in students:
         if tree is None:
             continue
-        scanner = _Scanner(protected, builtins_used(tests), modules, label)
+        scanner = _Scanner(protected, test_builtins, modules, label)
         scanner.visit(tree)
         findings.extend(scanner.findings)
     return findings

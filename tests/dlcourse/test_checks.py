@@ -183,3 +183,42 @@ def test_assert_accuracy_records_the_model_and_fails_below_the_minimum():
     import zipfile
 
     assert zipfile.is_zipfile(io.BytesIO(base64.b64decode(record["model"])))
+
+
+def test_checks_ignore_a_patched_numpy(monkeypatch):
+    names = ("allclose", "abs", "absolute", "max", "amax", "maximum", "all", "logical_and",
+             "isfinite", "array_equal", "equal", "asarray", "any")
+    for name in names:
+        monkeypatch.setattr(np, name, lambda *a, **k: True)
+    monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
+    with pytest.raises(AssertionError):
+        checks.assert_close([1.0, 2.0], [1.0, 3.0])
+    with pytest.raises(AssertionError):
+        checks.assert_equal(np.zeros(3), np.ones(3))
+    with pytest.raises(AssertionError):
+        checks.assert_shape(np.zeros(3), (4,))
+    checks.assert_close([1.0, 2.0], [1.0, 2.0])
+    assert checks.rel_error([1.0], [1.0]) == 0.0
+
+
+class EqualsAnything:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_checks_refuse_objects_that_equal_everything():
+    for expected in (2, "ok", 3.5, [1, 2], (1, "a"), np.arange(3)):
+        fake = [EqualsAnything()] * 2 if isinstance(expected, list) else EqualsAnything()
+        if isinstance(expected, np.ndarray):
+            fake = np.array([EqualsAnything()] * 3, dtype=object)
+        with pytest.raises(AssertionError):
+            checks.assert_equal(fake, expected)
+    checks.assert_equal(np.int64(2), 2)
+    checks.assert_equal((1, 2), [1, 2])
+    checks.assert_equal(True, True)
+    with pytest.raises(AssertionError):
+        checks.assert_equal(1, True)
+    with pytest.raises(AssertionError):
+        checks.assert_equal(True, 1)

@@ -1,0 +1,235 @@
+"""Grade every test cell by the values the student's code produced, judged outside the kernel.
+
+``Judge`` runs after ``GuardedExecute``. For each graded test cell it takes the
+check records the cell published (``dlcourse.checks``: the student's values as
+plain data) and compares them, in the grader's own process and with its own
+NumPy, with the records the same cell published when the solution ran in a
+pristine kernel (``grader.preprocessors.reference``): the same checks in the same order,
+each student value within the reference's ``tol`` of, or equal to, the
+reference's expected value, of the dtype the task states. Values are decoded
+by the grader (never unpickled). A cell passes only if it ran without error
+and every record matches; otherwise its outputs become one error whose message
+says what was expected and what came back. Nothing the student's code does in
+its kernel (patched checkers, NumPy or TensorFlow, forged records) can make a
+wrong value pass: a forged record can only claim values, which are judged.
+
+Models (``assert_accuracy``) are evaluated again in a pristine sandboxed kernel
+(``safe_mode``) on the test set and the validation split; a test accuracy
+implausibly above the validation accuracy is noted for review. Training cells
+with a time budget (``{"dlcourse": {"time_budget_s": N, "test": ID}}`` in the
+released notebook) fail their test cell when ``GuardedExecute`` measured more.
+Records are removed from the graded notebook afterwards.
+"""
+
+import base64
+import json
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer, Unicode
+
+from dlcourse.checks import decode, mismatch
+from grader.preprocessors import pristine, reference
+from grader.preprocessors.sanitize import release_notebook
+from grader.reporting import notes
+
+MIME = reference.MIME
+MAX_MESSAGE = 1500
+
+
+def fail_output(message):
+    """The one output a rejected test cell keeps."""
+    text = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " ..."
+    return NotebookNode(output_type="error", ename="AssertionError", evalue=text,
+                        traceback=[f"AssertionError: {text}"])
+
+
+def compare(student, ref, error=None, models=None):
+    """Why a test cell fails (None if it passes): ``student`` and ``ref`` are its record
+    lists, ``error`` the cell's own error in the student's kernel, ``models`` the
+    grader's evaluations {record index: result} of the cell's ``accuracy`` records."""
+    for i, want in enumerate(ref):
+        name = want.get("name", f"check {i + 1}")
+        if i >= len(student):
+            return error or f"{name}: this check did not run"
+        got = student[i]
+        if got.get("kind") != want["kind"] or got.get("name") != want.get("name"):
+            return f"{name}: expected this check here, got the check {str(got.get('name'))[:80]!r}"
+        if want["kind"] == "accuracy":
+            why = _accuracy(want, (models or {}).get(i))
+        else:
+            try:
+                actual = decode(got["actual"])
+            except Exception:  # refused by the kernel, or not readable data
+                return error or f"{name}: the value could not be read as plain data"
+            why = mismatch(want["kind"], actual, decode(want["expected"]), want.get("tol"),
+                           want.get("dtype"))
+        if why is not None:
+            return f"{name}: {why}"
+    if len(student) > len(ref):
+        return f"the cell made {len(student)} checks; the reference makes {len(ref)}"
+    return error
+
+
+def _accuracy(want, result):
+    if result is None:
+        return "the model was not recorded"
+    if "error" in result:
+        return f"the grader could not evaluate the model: {result['error']}"
+    if not result["test"] >= want["minimum"]:
+        return (f"expected a test accuracy of at least {want['minimum']:.2%}, "
+                f"got {result['test']:.2%} (evaluated by the grader)")
+    return None
+
+
+_EVALUATE = r'''
+import json, os
+import dlcourse
+tf = dlcourse.quiet_tensorflow()
+import keras
+from dlcourse import checks, data
+(x_train, y_train), (x_test, y_test) = data.load_mnist()
+_, (x_val, y_val) = data.validation_split(x_train, y_train)
+out = {}
+for name, inputs in JOBS:
+    try:
+        model = keras.saving.load_model(name, safe_mode=True, compile=False)
+        prepare = checks.INPUTS[inputs]
+        out[name] = {"test": checks.accuracy(model, prepare(x_test), y_test),
+                     "validation": checks.accuracy(model, prepare(x_val), y_val)}
+    except Exception as exc:
+        out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+print(MARK + json.dumps(out))
+'''
+
+
+class Judge(NbGraderPreprocessor):
+    """Pass a test cell only if its recorded values match the reference's."""
+
+    reference_folder = Unicode(
+        "", help="Where reference records are cached (default: instructor-data/reference)."
+    ).tag(config=True)
+    reference_timeout = Integer(900, help="Seconds per cell of the reference run.").tag(
+        config=True)
+    model_timeout = Integer(600, help="Seconds to evaluate a notebook's models.").tag(config=True)
+    plausible_gap = Float(0.015, help="Test accuracy this far above validation accuracy is "
+                                      "flagged for review.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        refs = reference.load(self.config, resources, self.reference_folder,
+                              self.reference_timeout, self.log)
+        if refs is None:
+            self.log.warning("No solution notebook: test cells are judged in the kernel only")
+            return nb, resources
+        models = self._models(nb, refs)
+        budgets = self._budgets(resources)
+        for index, cell in enumerate(nb.cells):
+            if not (cell.cell_type == "code" and utils.is_grade(cell)
+                    and not utils.is_solution(cell)):
+                continue
+            gid = cell.metadata["nbgrader"]["grade_id"]
+            ref = refs.get(gid)
+            student = reference.records(cell)
+            error = reference.error_of(cell)
+            if ref is None:
+                why = error or ("the cell made checks the reference does not know" if student
+                                else None)
+            else:
+                if ref["error"]:
+                    notes.add(nb, "review", "reference", f"the solution fails its own test "
+                              f"`{gid}`: {ref['error'][:200]}")
+                why = compare(student, ref["records"], error, models.get(index))
+                self._review_models(nb, gid, ref["records"], models.get(index))
+            why = why or budgets.get(gid) or _stderr(cell)
+            cell.outputs = [o for o in cell.outputs if not _is_record(o)]
+            if why is not None:
+                cell.outputs = [fail_output(why)]
+        for cell in nb.cells:  # records a student cell published: strip them too
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.get("outputs", []) if not _is_record(o)]
+        return nb, resources
+
+    # --- time budgets measured by GuardedExecute -------------------------------------------
+    def _budgets(self, resources):
+        released = release_notebook(self.config, resources)
+        seconds = resources.get("dlcourse", {}).get("seconds", {})
+        found = {}
+        for cell in released.cells if released is not None else []:
+            meta = cell.metadata.get("dlcourse", {})
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if "time_budget_s" in meta and "test" in meta and gid in seconds:
+                budget, took = float(meta["time_budget_s"]), seconds[gid]
+                if took > budget:
+                    found[meta["test"]] = (f"training took {took:.0f} s; the budget is "
+                                           f"{budget:g} s (measured by the grader)")
+        return found
+
+    # --- models, evaluated in a pristine sandboxed kernel ------------------------------------
+    def _models(self, nb, refs):
+        jobs, where = [], {}
+        folder = Path(tempfile.mkdtemp(prefix="grader-models-"))
+        try:
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or not utils.is_grade(cell):
+                    continue
+                wanted = refs.get(cell.metadata["nbgrader"]["grade_id"], {}).get("records", [])
+                for i, record in enumerate(reference.records(cell)):
+                    if (i >= len(wanted) or wanted[i]["kind"] != "accuracy"
+                            or record.get("kind") != "accuracy"
+                            or not isinstance(record.get("model"), str)):
+                        continue
+                    name = f"model-{index}-{i}.keras"
+                    try:
+                        (folder / name).write_bytes(base64.b64decode(record["model"],
+                                                                     validate=True))
+                    except ValueError:
+                        continue
+                    jobs.append((name, str(wanted[i].get("inputs", "flat"))))
+                    where[name] = (index, i)
+            if not jobs:
+                return {}
+            results = self._evaluate(jobs, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        found = {}
+        for name, (index, i) in where.items():
+            found.setdefault(index, {})[i] = results.get(name, {"error": "not evaluated"})
+        return found
+
+    def _evaluate(self, jobs, folder):
+        mark = secrets.token_hex(8)
+        source = f"JOBS = {jobs!r}\nMARK = {mark!r}\n" + _EVALUATE
+        outputs = pristine.run_code(source, folder, self.config, self.model_timeout, self.log)
+        for out in outputs:
+            for line in out.get("text", "").splitlines():
+                if line.startswith(mark):
+                    return json.loads(line[len(mark):])
+        failure = reference.error_of(NotebookNode(outputs=outputs)) or "no result"
+        return {name: {"error": failure[:300]} for name, _ in jobs}
+
+    def _review_models(self, nb, gid, refs, results):
+        for i, want in enumerate(refs):
+            result = (results or {}).get(i) or {}
+            if want["kind"] == "accuracy" and "test" in result:
+                gap = result["test"] - result["validation"]
+                if gap > self.plausible_gap:
+                    notes.add(nb, "review", "accuracy", f"`{gid}`: the model's test accuracy "
+                              f"{result['test']:.2%} is implausibly above its validation "
+                              f"accuracy {result['validation']:.2%}: was it trained on the "
+                              "test set?")
+
+
+def _stderr(cell):
+    for out in cell.outputs:
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            return "the cell wrote to stderr (a test cell must not): " + out.get("text", "")[:200]
+    return None
+
+
+def _is_record(out):
+    return MIME in out.get("data", {})

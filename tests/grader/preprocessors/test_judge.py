@@ -1,0 +1,88 @@
+"""The judge's comparison on real records (dlcourse.checks), in the grader's process."""
+
+import json
+
+import numpy as np
+
+from dlcourse import checks
+from grader.preprocessors.judge import compare
+
+
+def records(*calls):
+    """The records the check calls publish (failing ones included), as JSON round-trips."""
+    with checks.capture() as found:
+        for fn, args, kwargs in calls:
+            try:
+                fn(*args, **kwargs)
+            except AssertionError:
+                pass
+    return json.loads(json.dumps(found))
+
+
+X = np.arange(6.0).reshape(2, 3)
+
+
+def cell(value, count=3):
+    """One test cell: assert_close(value, 2 X), assert_equal(count, 3, dtype="int")."""
+    return records((checks.assert_close, (value, 2 * X), {"name": "double(X)"}),
+                   (checks.assert_equal, (count, 3), {"name": "count", "dtype": "int"}))
+
+
+REFERENCE = cell(2 * X)
+
+
+def test_right_values_pass_and_wrong_ones_say_what_was_expected():
+    assert compare(cell(X + X), REFERENCE) is None
+    why = compare(cell(3 * X), REFERENCE)
+    assert why.startswith("double(X): expected") and "got" in why
+    assert compare(cell(2 * X, 3.0), REFERENCE) == "count: expected dtype int, got float"
+
+
+def test_a_record_that_claims_the_right_value_for_another_check_fails():
+    forged = cell(2 * X)
+    forged[0]["name"] = "something else"
+    assert "expected this check here" in compare(forged, REFERENCE)
+
+
+def test_missing_and_extra_records_fail():
+    assert compare(cell(2 * X)[:1], REFERENCE) == "count: this check did not run"
+    assert "makes 2" in compare(cell(2 * X) + cell(2 * X), REFERENCE)
+    assert compare([], REFERENCE, "NameError: name 'double' is not defined").startswith(
+        "NameError")
+
+
+def test_the_student_side_expected_and_tol_are_ignored():
+    forged = cell(3 * X)
+    forged[0]["expected"] = forged[0]["actual"]  # the kernel's checker was told 3 X
+    forged[0]["tol"] = 1e9
+    assert compare(forged, REFERENCE).startswith("double(X): expected")
+
+
+class Yes(int):
+    __module__ = "builtins"
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_values_that_are_not_plain_data_fail():
+    assert "plain data" in compare(cell(2 * X, Yes(1)), REFERENCE)
+    forged = cell(2 * X)
+    forged[1]["actual"] = {"type": "ndarray", "npy": "not base64!"}
+    assert "plain data" in compare(forged, REFERENCE)
+
+
+def test_an_error_in_the_kernel_fails_the_cell_even_when_every_record_matches():
+    assert compare(cell(2 * X), REFERENCE, "AssertionError: solve this by hand") == (
+        "AssertionError: solve this by hand")
+
+
+def test_models_pass_on_the_graders_own_evaluation():
+    ref = [{"kind": "accuracy", "name": "acc", "minimum": 0.97, "inputs": "flat"}]
+    student = [{"kind": "accuracy", "name": "acc", "actual": {"type": "float", "value": "1.0"}}]
+    assert compare(student, ref, models={0: {"test": 0.98, "validation": 0.979}}) is None
+    why = compare(student, ref, models={0: {"test": 0.5, "validation": 0.5}})
+    assert why.startswith("acc: expected a test accuracy of at least 97.00%, got 50.00%")
+    assert "could not evaluate" in compare(student, ref, models={0: {"error": "Lambda"}})
