@@ -64,9 +64,29 @@ def _npy(array):
     return _b64encode(buf.getvalue()).decode("ascii")
 
 
+_tensor_types = {}  # exact TensorFlow types -> their own ``numpy`` method, taken once
+
+
+def _tensor_kinds():
+    tf = sys.modules.get("tensorflow")
+    if not _tensor_types and tf is not None:
+        for make in (lambda: tf.constant(0.0), lambda: tf.Variable(0.0)):
+            try:
+                kind = type(make())
+            except Exception:  # TensorFlow half imported
+                continue
+            _tensor_types[kind] = kind.numpy
+    return _tensor_types
+
+
 def _is_tensor(value):
-    return type(value).__module__.startswith(("tensorflow", "keras")) and callable(
-        getattr(value, "numpy", None))
+    """True only for TensorFlow's own eager tensors and variables (exact types)."""
+    return type(value) in _tensor_kinds()
+
+
+def _tensor_numpy(value):
+    """A tensor's values through TensorFlow's own method (no method of ``value`` is used)."""
+    return _tensor_kinds()[type(value)](value)
 
 
 def encode(value, what="result"):
@@ -84,10 +104,11 @@ def encode(value, what="result"):
         return {"type": "float", "value": repr(value)}
     if kind in (tuple, list):
         return {"type": kind.__name__, "items": [encode(v, what) for v in value]}
-    if kind.__name__ == "TensorShape" and kind.__module__.startswith("tensorflow"):
+    if (kind.__name__, kind.__module__) == ("TensorShape",
+                                            "tensorflow.python.framework.tensor_shape"):
         return {"type": "tuple", "items": [encode(d, what) for d in value.as_list()]}
     if _is_tensor(value):
-        value = value.numpy()
+        value = _tensor_numpy(value)
         kind = type(value)
     if kind is _ndarray or (isinstance(value, _generic) and kind.__module__ == "numpy"):
         array = _asarray(value)
@@ -127,7 +148,7 @@ def type_name(value):
     """What ``dtype=`` names: a NumPy dtype (``float64``, ``int64``, ``bool``) for arrays,
     NumPy scalars and tensors; ``int``, ``float``, ``bool``, ``str``... for Python values."""
     if _is_tensor(value):
-        value = value.numpy()
+        value = _tensor_numpy(value)
     if isinstance(value, (_ndarray, _generic)):
         return value.dtype.name
     return type(value).__name__
@@ -140,7 +161,12 @@ def _dtype_ok(value, dtype):
 
 # --- the comparison (in the kernel and in the grader) -----------------------------------------
 def _to_numpy(x):
-    if _is_tensor(x) or (hasattr(x, "numpy") and callable(x.numpy)):
+    if _is_tensor(x):
+        return _tensor_numpy(x)
+    if type(x) is _ndarray:
+        return x
+    if type(x).__module__.startswith(("tensorflow", "keras")) and callable(
+            getattr(x, "numpy", None)):  # other tensor types (in the kernel only)
         x = x.numpy()
     return _asarray(x)
 
@@ -476,7 +502,7 @@ def _copies(value):
     if isinstance(value, _ndarray):
         return value.copy()
     if _is_tensor(value) and type(value).__name__.endswith("Variable"):
-        return value.numpy().copy()
+        return _tensor_numpy(value).copy()
     if isinstance(value, (list, dict)):
         return copy.deepcopy(value)
     return None
@@ -484,7 +510,7 @@ def _copies(value):
 
 def _same(before, now):
     if _is_tensor(now):
-        now = now.numpy()
+        now = _tensor_numpy(now)
     if isinstance(before, _ndarray):
         return (isinstance(now, _ndarray) and before.shape == now.shape
                 and before.dtype == now.dtype
@@ -515,3 +541,6 @@ def unchanged(fn, *args, **kwargs):
         if before is not None and not _same(before, kwargs[key]):
             raise AssertionError(f"{label} changed its argument {key}: work on a copy")
     return result
+
+
+_tensor_kinds()  # taken now if TensorFlow is loaded (a notebook imports it first)
