@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 MANIFEST = ".dlcourse-sync.json"
@@ -62,3 +63,9 @@ def sync(source, dest):
             out[kind].append(rel)
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return out
+
+
+if __name__ == "__main__":  # python -m grader.workshop.sync SOURCE DEST
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m grader.workshop.sync SOURCE DEST")
+    print(sync(sys.argv[1], sys.argv[2]))
