@@ -102,3 +102,58 @@ def test_first_line():
         "AssertionError: a")
     assert analytics.first_line({"ename": "KeyboardInterrupt", "evalue": ""}) == (
         "KeyboardInterrupt")
+
+
+@pytest.mark.slow
+def test_a_real_grading_run_reaches_the_summary_and_the_lms_files(tmp_path):
+    """Real submissions of the fixture unit, graded by `python -m grader autograde` (real
+    kernels): the summary's failure counts are the gradebook's and its messages are the
+    checks' own; the roster's emails reach moodle.csv."""
+    from fixtures.submissions import build as b
+    from support.grading import ScratchCourse
+    from support.paths import FIXTURES
+
+    unit, source = "00_fixture", FIXTURES / "submissions" / "unit"
+    scratch = ScratchCourse(tmp_path / "course", [unit], source=source)
+    perfect = b.filled(b.read(source / unit / f"{unit}.ipynb"), b.read(scratch.exercise(unit)))
+    triple = b.edit(perfect, "double", "def double(x):\n    return 3 * np.asarray(x)\n")
+    work = {"ann": perfect, "ben": triple,
+            "cy": b.edit(triple, "row_means", "def row_means(a):\n    return a.mean(axis=0)\n")}
+    for student, nb in work.items():
+        path = tmp_path / f"{student}.ipynb"
+        nbformat.write(nb, str(path))
+        scratch.submit(student, unit, path)
+    (tmp_path / "roster.csv").write_text("id,name,email\n" + "".join(
+        f"{s},{s.title()} Tester,{s}@uni.example\n" for s in work))
+    scratch.grader("roster", str(tmp_path / "roster.csv"))
+    scratch.grader("autograde", unit)
+    scratch.grader("export", "--format", "canvas", "--format", "moodle")
+    out = scratch.data / "reports"
+    summary = json.loads((out / "summary.json").read_text())
+    stats = {t["test"]: t for t in summary["tests"][unit]}
+    with Gradebook(f"sqlite:///{scratch.db}") as gb:
+        for sub in gb.assignment_submissions(unit):
+            for grade in (g for nb in sub.notebooks for g in nb.grades):
+                stats[grade.name].setdefault("oracle", []).append(grade.score < grade.max_score)
+    for test, stat in stats.items():
+        assert stat["failures"] == sum(stat["oracle"]), test
+    assert stats["double_test"]["failures"] == 2 and stats["row_means_test"]["failures"] == 1
+    (line, count), = stats["double_test"]["messages"]
+    assert count == 2 and line.startswith("AssertionError: ") and "double" in line
+    (line, count), = stats["row_means_test"]["messages"]
+    assert count == 1 and "row_means" in line
+    assert stats["count_positive_test"]["messages"] == []
+    assert (out / "failures-00_fixture.png").read_bytes()[:4] == b"\x89PNG"
+    moodle = read_csv(out / "moodle.csv")
+    assert [r[2:4] for r in moodle[1:]] == [[s, f"{s}@uni.example"] for s in sorted(work)]
+    canvas = read_csv(out / "canvas.csv")
+    assert canvas[1] == ["Points Possible", "", "", "", "", "6"]
+    assert {r[0]: r[5] for r in canvas[2:]} == {"Tester, Ann": "6", "Tester, Ben": "4",
+                                                "Tester, Cy": "1"}
+
+
+def read_csv(path):
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.reader(fh))
