@@ -4,10 +4,12 @@ Two preprocessors frame nbgrader's own sanitising steps (``DeduplicateIds``
 keeps the *last* copy of a duplicated ``grade_id``; ``OverwriteCells``
 restores the content, type and lock of every known cell from the gradebook):
 
-``InspectSubmission`` (first) clears any notes a student planted and writes
-down, against the released student notebook, what the submission changed:
-edited or deleted tests, edited read-only cells, copied cells (nbgrader issue
-#1083), cells turned into markdown, added cells.
+``InspectSubmission`` (first) clears any notes a student planted, drops nbgrader
+metadata that names no cell (``DeduplicateIds`` fails with a ``KeyError`` on a
+cell marked locked, graded or solution without a ``grade_id``), and writes down,
+against the released student notebook, what the submission changed: edited or
+deleted tests, edited read-only cells, copied cells (nbgrader issue #1083),
+cells turned into markdown, added cells.
 
 ``RestoreCells`` (after ``DeduplicateIds``) makes the structure trustworthy:
 it strips nbgrader metadata that no released cell has (a student can write
@@ -47,7 +49,9 @@ def release_notebook(config, resources):
 
 
 def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    meta = cell.metadata.get("nbgrader", {})
+    gid = meta.get("grade_id") if isinstance(meta, dict) else None
+    return gid if isinstance(gid, str) else None
 
 
 def _role(meta):
@@ -63,6 +67,14 @@ class InspectSubmission(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         notes.reset(nb)
+        nameless = 0
+        for cell in nb.cells:
+            if "nbgrader" in cell.metadata and not _gid(cell):
+                del cell.metadata["nbgrader"]
+                nameless += 1
+        if nameless:
+            notes.add(nb, "info", "unknown-id", f"{nameless} cell(s) carried nbgrader metadata "
+                      "without an id; they were graded as ordinary cells")
         ref = release_notebook(self.config, resources)
         if ref is None:
             self.log.warning("No released notebook to compare the submission with")
