@@ -11,9 +11,10 @@ import re
 import sys
 from pathlib import Path
 
-from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import capture_log
 from traitlets.config.loader import PyFileConfigLoader
+
+# nbgrader is imported where a Course needs it: importing it takes seconds (its server
+# extensions), and the PATH rule below is read by every test run, nbgrader or not.
 
 # Student ids become folder names and nbgrader glob patterns: keep them plain.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -81,12 +82,14 @@ class Course:
             self.config.CourseDirectory.root = str(start)
         self.root = Path(self.config.CourseDirectory.root).resolve()
         (self.root / DATA_FOLDER).mkdir(exist_ok=True)
-        self.coursedir = CourseDirectory(config=self.config)
+        self.coursedir = self.coursedir_for()
         self.db_url = self.coursedir.db_url
 
     def coursedir_for(self, **overrides):
         """A CourseDirectory with some settings changed (db_url, student_id, ...); the
         course's own configuration stays as it is."""
+        from nbgrader.coursedir import CourseDirectory
+
         config = copy.deepcopy(self.config)  # Config(...) would share, and change, its sections
         for key, value in overrides.items():
             setattr(config.CourseDirectory, key, value)
@@ -98,6 +101,8 @@ class Course:
         wrote before; ``overrides``: CourseDirectory settings (``assignment_id``,
         ``student_id``, ``db_url``). Returns nbgrader's ``capture_log`` result
         (``success``, ``log``, ``error``)."""
+        from nbgrader.utils import capture_log
+
         coursedir = self.coursedir_for(**overrides)
         converter = converter_class(coursedir=coursedir, config=coursedir.config)
         converter.force = True
