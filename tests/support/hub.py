@@ -39,7 +39,11 @@ PASSWORD = "workshop-pass-1"
 class ScratchHub:
     """The workshop hub of a scratch course in ``base``, with an instructor ``admin``."""
 
-    def __init__(self, base, admin, participants, cull_timeout=3600, cull_every=300):
+    def __init__(self, base, admin, participants, cull_timeout=3600, cull_every=300,
+                 uid_base=UID_BASE, lessons=("01_tensors",)):
+        """``uid_base``: the first uid of the accounts (give each test module its own);
+        ``lessons``: the lessons participants get."""
+        self.uid_base = uid_base
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o755)
@@ -54,13 +58,18 @@ class ScratchHub:
             config=f"c.Exchange.root = {str(self.exchange)!r}\n"
                    f"c.LimitedKernelManager.worker_uid_base = {KERNEL_UID_BASE}\n")
         (self.course.root / "lessons").mkdir()
-        shutil.copyfile(LESSONS / "01_tensors.ipynb", self.course.root / "lessons" /
-                        "01_tensors.ipynb")
+        for lesson in lessons:
+            shutil.copyfile(LESSONS / f"{lesson}.ipynb",
+                            self.course.root / "lessons" / f"{lesson}.ipynb")
         self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
         self.log_path = self.base / "hub.log"
-        self.setup(cull_timeout, cull_every)
+        try:
+            self.setup(cull_timeout, cull_every)
+        except BaseException:
+            self.stop()
+            raise
         roster = self.base / "roster.csv"
         with open(roster, "w", newline="") as fh:
             writer = csv.writer(fh)
@@ -79,7 +88,7 @@ class ScratchHub:
         self.grader("hub", "--setup-only", "--folder", str(self.folder), "--ip", "127.0.0.1",
                     "--port", str(self.port), "--hub-port", str(self.hub_port),
                     "--proxy-api-port", str(self.api_port), "--admin", self.admin,
-                    "--data", data, "--home-base", str(self.home), "--uid-base", str(UID_BASE),
+                    "--data", data, "--home-base", str(self.home), "--uid-base", str(self.uid_base),
                     "--mem-limit", "3G", "--cpu-limit", "1", "--cull-timeout", str(cull_timeout),
                     "--cull-every", str(cull_every), timeout=120)
 
@@ -161,6 +170,11 @@ class ScratchHub:
             subprocess.run(["groupdel", name], capture_output=True)
         for name in self.names:
             spawner.release(name)
+        for folder in spawner.cgroup_folders("-").values():
+            try:  # the hub's parent group, once no other hub uses it
+                folder.parent.rmdir()
+            except OSError:
+                pass
 
     def as_user(self, name, *command, check=False):
         """Run ``command`` as the Unix user ``name`` (runuser), in their home."""
