@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from nbgrader.api import Gradebook
+from support.grading import new_gradebook
 
 from grader.course import Course, write_scratch_config
 from grader.intake.roster import add_to_gradebook, read_roster, split_name
@@ -12,7 +13,7 @@ from grader.intake.roster import add_to_gradebook, read_roster, split_name
 
 @pytest.fixture()
 def course(tmp_path):
-    write_scratch_config(tmp_path / "course")
+    new_gradebook(write_scratch_config(tmp_path / "course"))
     return Course(tmp_path / "course")
 
 

@@ -21,6 +21,7 @@ import shutil
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.api import Gradebook
+from support.grading import new_gradebook
 
 from grader.course import Course, write_scratch_config
 from grader.reporting import records
@@ -63,14 +64,13 @@ def autograded_notebook(unit, scores, errors):
 
 def build(root, template=None):
     """The class above, in a scratch course at ``root``; returns its Course.
-    ``template``: a gradebook file ``build`` wrote before, copied instead of built again
-    (a new nbgrader gradebook runs ``alembic``, which takes seconds)."""
+    ``template``: a gradebook file ``build`` wrote before, copied instead of built again."""
     db = write_scratch_config(root)
     course = Course(root)
     if template:
         shutil.copyfile(template, db)
     else:
-        fill_gradebook(course.db_url)
+        fill_gradebook(new_gradebook(db))
     for student, units in SCORES.items():
         for unit, (scores, _, errors) in units.items():
             folder = course.folder("autograded", student, unit)
