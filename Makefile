@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PORT ?= 8888
 
-.PHONY: lab test test-fast exercises check-exercises grade lint
+.PHONY: lab test test-fast exercises check-exercises grade lint check-machine
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Hosts: install, run every lesson headless, print each one's time and peak memory;
+# exits 1 if one fails. NOTEBOOKS="lessons/01_tensors.ipynb ..." to run others.
+check-machine: $(STAMP)
+	$(BIN)/python -m benchmarks.check_machine $(NOTEBOOKS)
 
 # Regenerate every student notebook in exercises/ from solutions/ (commit the result).
 exercises: $(STAMP)
