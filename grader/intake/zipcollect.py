@@ -240,6 +240,8 @@ class SubmissionCollector(FileNameCollectorPlugin):
         return None
 
     def collect(self, submitted_file):
+        """nbgrader's question for each extracted file: the student and file id to copy
+        it as (only the chosen notebook of a student), or None."""
         app = self.parent
         extracted = app._format_collect_path(app.extracted_directory)
         if not hasattr(self, "decisions"):  # extracted by another extractor
