@@ -64,7 +64,8 @@ def _units(table):
 
 
 def _number(text):
-    return f"{float(text):g}"
+    """A score as both importers read it: plain decimal, no exponent, no trailing zeros."""
+    return f"{float(text):.6f}".rstrip("0").rstrip(".")
 
 
 def sortable_name(row):
