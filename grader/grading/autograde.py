@@ -19,11 +19,14 @@ sequential ``nbgrader autograde``, so the gradebook ends up the same whatever
 K is. The notes of every submission go to ``instructor-data/reports/<unit>/status.json``.
 """
 
+import json
 import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -121,11 +124,15 @@ def _clear_outputs(course, unit, student):
         shutil.rmtree(course.folder(kind, student, unit), ignore_errors=True)
 
 
-def autograde(course, unit, workers=None, students=None, overrides=None, progress=None):
-    """Grade ``students`` (default: every submission) of ``unit``; return the Outcomes."""
+def autograde(course, unit, workers=None, students=None, overrides=None, progress=None,
+              scheduler=None):
+    """Grade ``students`` (default: every submission) of ``unit``; return the Outcomes.
+    ``scheduler``: the address of a Dask scheduler to grade on its workers
+    (``grader.grading.cluster``) instead of ``workers`` local processes."""
     # nbgrader's gradebook code trips SQLAlchemy 2's autoflush warnings; they are harmless.
     warnings.filterwarnings("ignore", category=SAWarning)
-    refuse_without_sandbox(course, overrides)
+    if scheduler is None:  # on a cluster, each worker checks its own sandbox
+        refuse_without_sandbox(course, overrides)
     generate.ensure_registered(course, unit)
     students = sorted(students or course.submitted_students(unit))
     collected = records.read(course.root, unit, "collect.json")
@@ -148,9 +155,14 @@ def autograde(course, unit, workers=None, students=None, overrides=None, progres
     scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=reports))
     bar = tqdm(total=len(students), initial=len(outcomes), desc=f"autograde {unit}",
                unit="submission", disable=None if progress is None else not progress)
+    started = time.perf_counter()
+    timing = Timing()
     try:
-        if todo:
-            _grade(course, unit, todo, workers, overrides, scratch, outcomes, bar)
+        if todo and scheduler:
+            _grade_on_cluster(course, unit, todo, scheduler, overrides, scratch, outcomes, bar,
+                              timing)
+        elif todo:
+            _grade(course, unit, todo, workers, overrides, scratch, outcomes, bar, timing)
     finally:
         bar.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -160,10 +172,67 @@ def autograde(course, unit, workers=None, students=None, overrides=None, progres
                          + ([shipped] if shipped else []))
     records.update(course.root, unit, "status.json", {
         s: {"status": o.status, "notes": o.notes} for s, o in outcomes.items()})
+    timing.write(reports / "timing.json", time.perf_counter() - started, len(todo),
+                 scheduler or f"{workers or cores()} local workers")
     return [outcomes[s] for s in students]
 
 
-def _grade(course, unit, todo, workers, overrides, scratch, outcomes, bar):
+class Timing:
+    """How long the owner spent merging results (validating, writing the gradebook and
+    the autograded files): what bounds how many submissions one owner can absorb."""
+
+    def __init__(self):
+        self.merges = []
+
+    def timed(self, record, *args):
+        start = time.perf_counter()
+        try:
+            return record(*args)
+        finally:
+            self.merges.append(time.perf_counter() - start)
+
+    def write(self, path, seconds, graded, where):
+        merges = sorted(self.merges)
+        path.write_text(json.dumps({
+            "graded on": where, "submissions graded": graded, "seconds": round(seconds, 3),
+            "merges": len(merges),
+            "merge ms mean": round(1000 * sum(merges) / len(merges), 3) if merges else None,
+            "merge ms median": round(1000 * merges[len(merges) // 2], 3) if merges else None,
+        }, indent=1) + "\n")
+
+
+def _grade_on_cluster(course, unit, todo, scheduler, overrides, scratch, outcomes, bar, timing):
+    """Grade ``todo`` on the Dask cluster at ``scheduler``; merge each result as it arrives;
+    name every retry (a worker died while grading) in the submission's notes."""
+    from grader.grading import cluster
+
+    snapshot = _snapshot(course.db_url, scratch / "snapshot.db")
+    log = course.reports / unit / "autograde.log"
+    log.write_text("")
+
+    def say(line):
+        bar.write(line, file=sys.stderr)
+        with open(log, "a") as fh:
+            fh.write(line + "\n")
+
+    with Gradebook(course.db_url) as gb:
+        def merge(student, result):
+            with open(log, "a") as fh:
+                fh.write(f"--- {student}, graded on {result.get('worker', '?')} ---\n"
+                         f"{str(result.get('log') or result.get('error') or '')[-100_000:]}\n")
+            outcomes[student] = timing.timed(_record, gb, course, unit, student, result,
+                                             result.get("files", {}))
+            bar.update()
+
+        retried = cluster.grade(course, unit, todo, scheduler, overrides, snapshot, merge, say)
+    for student, where in sorted(retried.items()):
+        text = (f"graded again: {len(where) - 1} worker(s) died while grading it "
+                f"({', '.join(where[:-1])}); the result is from {where[-1]}")
+        outcomes[student].notes.append({"severity": "info", "kind": "grader", "text": text})
+        say(f"{student}: {text}")
+
+
+def _grade(course, unit, todo, workers, overrides, scratch, outcomes, bar, timing):
     """Grade ``todo`` in worker processes; merge each result as it arrives.
 
     Student code runs in kernels, not in the workers, but should a worker
@@ -173,7 +242,7 @@ def _grade(course, unit, todo, workers, overrides, scratch, outcomes, bar):
     snapshot = _snapshot(course.db_url, scratch / "snapshot.db")
     log = course.reports / unit / "autograde.log"
     log.write_text("")
-    args = (course, unit, snapshot, scratch, log, overrides or {}, outcomes, bar)
+    args = (course, unit, snapshot, scratch, log, overrides or {}, outcomes, bar, timing)
     broken = _pool(todo, max(1, min(workers or cores(), len(todo))), *args)
     for student in broken:
         if _pool([student], 1, *args):
@@ -182,13 +251,12 @@ def _grade(course, unit, todo, workers, overrides, scratch, outcomes, bar):
             bar.update()
 
 
-def _pool(students, k, course, unit, snapshot, scratch, log, overrides, outcomes, bar):
+def _pool(students, k, course, unit, snapshot, scratch, log, overrides, outcomes, bar, timing):
     """Grade ``students`` with ``k`` workers; return those lost to a dead worker."""
     context = multiprocessing.get_context("spawn")
     broken = []
-    slots = context.Value("i", 0)
     with ProcessPoolExecutor(k, mp_context=context, initializer=worker.start,
-                             initargs=(str(course.root), str(log), overrides, slots)) as pool:
+                             initargs=(str(course.root), str(log), overrides)) as pool:
         futures = {pool.submit(worker.grade, unit, s, str(snapshot), str(scratch)): s
                    for s in students}
         with Gradebook(course.db_url) as gb:
@@ -197,26 +265,53 @@ def _pool(students, k, course, unit, snapshot, scratch, log, overrides, outcomes
                 if isinstance(future.exception(), BrokenProcessPool):
                     broken.append(student)
                     continue
-                outcomes[student] = _record(gb, course, unit, student, future)
+                outcomes[student] = timing.timed(_record, gb, course, unit, student,
+                                                 _result(future))
                 bar.update()
     return sorted(broken)
 
 
-def _record(gb, course, unit, student, future):
+def _result(future):
     try:
-        result = future.result()
+        return future.result()
     except Exception as exc:  # the worker process itself failed
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "notes": [], "data": None}
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "notes": [], "data": None}
+
+
+def _record(gb, course, unit, student, result, files=None):
+    """Check one worker's ``result`` and merge it (``files``: the autograded folder a
+    cluster worker sent back, written here); return the Outcome."""
     try:
         result = valid_result(gb, unit, student, result)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         result = {"ok": False, "error": f"its worker returned an invalid result ({exc})",
                   "notes": [], "data": None}
+    if result["ok"] and result["data"] is not None and files is not None:
+        try:
+            _write_autograded(course, unit, student, files)
+        except (ValueError, TypeError, AttributeError, OSError) as exc:
+            result = {"ok": False, "error": f"its worker returned unusable files ({exc})",
+                      "notes": result["notes"], "data": None}
     if result["ok"] and result["data"] is not None:
         gradebook.merge(gb, unit, student, result["data"])
         return Outcome(student, "graded", result["notes"])
     last = (result.get("error") or "unknown error").strip().splitlines()[-1]
     return _error(gb, course, unit, student, last, result["notes"])
+
+
+def _write_autograded(course, unit, student, files):
+    """Put a cluster worker's autograded folder ({relative path: bytes}) in place."""
+    from grader.grading import remote
+
+    if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, bytes) for k, v in files.items()):
+        raise ValueError("not a folder of files")
+    if sum(map(len, files.values())) > remote.MAX_RETURNED_BYTES:
+        raise ValueError("more than the autograded folder may hold")
+    _clear_outputs(course, unit, student)
+    folder = course.folder("autograded", student, unit)
+    folder.mkdir(parents=True)
+    remote.write_files(folder, files)
 
 
 def _error(gb, course, unit, student, why, notes=()):

@@ -10,10 +10,12 @@ Workers send their logs (and their kernels' stderr) to a log file, so that
 the terminal shows only the owner's progress bar.
 """
 
+import fcntl
 import logging
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from nbgrader.converters import Autograde
@@ -28,7 +30,8 @@ _course = None
 
 def start(root, log_path, overrides, slots=None):
     """Process initializer: load the course once, route output to ``log_path``;
-    take the next worker slot from the shared counter ``slots``."""
+    take a free worker slot on this machine (``claim_slot``). ``slots`` is unused
+    (kept for callers of the old signature)."""
     global _course
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -41,14 +44,43 @@ def start(root, log_path, overrides, slots=None):
     for section, values in overrides.items():
         for key, value in values.items():
             getattr(_course.config, section)[key] = value
-    if slots is not None:
-        with slots.get_lock():
-            slot = slots.value
-            slots.value += 1
-        # Worker k's kernels run as uid base + k: no two kernels that run at the same time
-        # share a uid, so one's process limit (RLIMIT_NPROC counts per uid) never starves
-        # another.
-        _course.config.LimitedKernelManager.uid = worker_uid_base(_course.config) + slot
+    use_own_uid(_course.config)
+
+
+def use_own_uid(config):
+    """Make this process's kernels run as ``worker_uid_base`` + its slot."""
+    # Worker k's kernels run as uid base + k: no two kernels that run at the same time
+    # share a uid, so one's process limit (RLIMIT_NPROC counts per uid) never starves
+    # another.
+    base = worker_uid_base(config)
+    config.LimitedKernelManager.uid = base + claim_slot(base)
+
+
+SLOTS = 64  # worker slots per uid base and machine
+_slots = {}  # uid base -> (slot, the open file whose lock holds it)
+
+
+def claim_slot(base):
+    """This process's worker slot for ``base``: the first k in 0..SLOTS-1 whose lock
+    file no live process holds. The lock (``flock``) goes when the process ends,
+    however it ends, so a worker that dies frees its slot for the next one; local
+    workers and Dask workers on one machine never share a slot."""
+    if base in _slots:
+        return _slots[base][0]
+    folder = Path(tempfile.gettempdir(), "grader-uid-slots")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for k in range(SLOTS):
+        fd = os.open(folder / str(base + k), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        _slots[base] = (k, fd)
+        return k
+    raise RuntimeError(f"all {SLOTS} kernel uids from {base} are taken by grading workers "
+                       "on this machine: run fewer workers, or give this course another "
+                       "c.LimitedKernelManager.worker_uid_base")
 
 
 def worker_uid_base(config):
@@ -59,14 +91,21 @@ def worker_uid_base(config):
 
 def grade(unit, student, snapshot, scratch_dir):
     """Autograde ``student``'s submission of ``unit``; return what to merge."""
+    return grade_in(_course, unit, student, snapshot, scratch_dir)
+
+
+def grade_in(course, unit, student, snapshot, scratch_dir):
+    """Autograde ``student``'s submission of ``unit`` in ``course`` against a private
+    copy of the gradebook ``snapshot``; return what to merge (and nbgrader's log)."""
     scratch = Path(scratch_dir) / f"{student}.db"
     shutil.copyfile(snapshot, scratch)
     url = f"sqlite:///{scratch}"
     try:
-        result = _course.run_converter(Autograde, db_url=url, assignment_id=unit,
-                                       student_id=student)
+        result = course.run_converter(Autograde, db_url=url, assignment_id=unit,
+                                      student_id=student)
         out = {"student": student, "ok": result["success"], "error": result.get("error"),
-               "data": None, "notes": records.graded_notes(_course, unit, student)}
+               "data": None, "notes": records.graded_notes(course, unit, student),
+               "log": result.get("log") or ""}
         if result["success"]:
             out["data"] = gradebook.extract(url, unit, student)
         return out
