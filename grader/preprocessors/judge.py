@@ -145,6 +145,9 @@ class Judge(NbGraderPreprocessor):
                               f"`{gid}`: {ref['error'][:200]}")
                 why = compare(student, ref["records"], error, models.get(index))
                 self._review_models(nb, gid, ref["records"], models.get(index))
+                if why is not None and error is None:  # the kernel's checks were fooled
+                    notes.add(nb, "review", "judge", f"`{gid}` passed in the student's kernel "
+                              f"but not the grader's check of its values: {why[:200]}")
             why = why or budgets.get(gid) or _stderr(cell)
             cell.outputs = [o for o in cell.outputs if not _is_record(o)]
             if why is not None:

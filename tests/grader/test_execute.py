@@ -88,7 +88,22 @@ def test_the_probe_blames_student_cells_only(tmp_path):
     nb, found, _ = run(tmp_path, [new_code_cell(patch, metadata=LOCKED), "x = 1"])
     assert found == []
     nb, found, _ = run(tmp_path, ["import numpy", patch, "x = 1"])
-    assert "cell 1 (not an exercise cell) replaced `numpy.allclose`" in texts(found, "zero")
+    assert "cell 1 (not an exercise cell) replaced `numpy.allclose`" in texts(found, "review")
+    assert texts(found, "zero") == ""  # a warning: the judge decides the grade
+
+
+def test_the_grader_times_graded_cells_and_keeps_check_records_apart(tmp_path):
+    nb = new_notebook(cells=[
+        new_code_cell("import time\ntime.sleep(1.5)", metadata={"nbgrader": {
+            "grade_id": "train", "solution": True, "grade": False, "locked": False}}),
+        "from dlcourse import checks\nfor i in range(80):\n    checks.assert_equal(i, i)"],
+        metadata={"kernelspec": KERNEL})
+    resources = {"nbgrader": {"assignment": "unit"}, "metadata": {"path": str(tmp_path)}}
+    GuardedExecute(max_display_outputs=5).preprocess(nb, resources)
+    assert 1.5 <= resources["dlcourse"]["seconds"]["train"] < 20
+    records = [o for o in nb.cells[1].outputs if "application/vnd.dlcourse.check+json"
+               in o.get("data", {})]
+    assert len(records) == 80  # records do not count against the display budget
 
 
 def test_an_ordinary_notebook_leaves_no_note(tmp_path):

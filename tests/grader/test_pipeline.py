@@ -48,9 +48,17 @@ c.LimitedKernelManager.worker_uid_base = {KERNEL_UIDS.start}
 """
 
 
+def config(tmp_path_factory):
+    """CONFIG, with one reference cache for every course of this module: the solution
+    runs once for the reference records (grader.preprocessors.reference)."""
+    folder = tmp_path_factory.getbasetemp() / "reference"
+    return CONFIG + f"c.Judge.reference_folder = {str(folder)!r}\n"
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    scratch = ScratchCourse(tmp_path_factory.mktemp("pipeline"), [UNIT], config=CONFIG)
+    scratch = ScratchCourse(tmp_path_factory.mktemp("pipeline"), [UNIT],
+                            config=config(tmp_path_factory))
     unit = Unit(paths.solution(UNIT), scratch.exercise(UNIT))
     export = scratch.root / "lms-export"
     export.mkdir()
@@ -213,19 +221,43 @@ def test_feedback_shows_messages_but_no_hidden_test(run):
     assert "NotImplementedError" in partly and "Your results" in partly
     assert "passed" in partly
     cheat = page_text(folder / "cheat_allclose" / UNIT / f"{UNIT}.html")
-    assert "Score set to zero" in cheat and "np.allclose" in cheat
+    assert "To be looked at by a person" in cheat and "np.allclose" in cheat
     broken = page_text(folder / "not_json" / UNIT / f"{UNIT}.html")
     assert "not valid JSON" in broken and "Score: 0" in broken
 
 
 def test_a_zeroed_submission_says_why_in_the_gradebook(run):
     with Gradebook(f"sqlite:///{run['scratch'].db}") as gb:
-        for name in ("cheat_allclose", "not_json", "missing"):
+        for name in ("not_json", "missing"):
             sub = gb.find_submission(UNIT, name)
             comments = [c.auto_comment for nb in sub.notebooks for c in nb.comments]
             assert sub.score == 0 and sub.needs_manual_grade
             assert comments and all(c.startswith(("Score set to zero", "Not graded"))
                                     for c in comments), comments
+
+
+def test_hidden_tests_printed_encoded_never_reach_the_feedback(run):
+    graded = autograded(run, "leaks_hidden_tests").read_text()
+    assert "B64:" in graded and "REV:" in graded and "HISTORY:" in graded  # it did leak
+    page = (run["scratch"].data / "feedback" / "leaks_hidden_tests" / UNIT /
+            f"{UNIT}.html").read_text()
+    assert "B64:" not in page and "REV:" not in page and "HISTORY:" not in page
+
+
+def test_the_judge_decides_and_leaves_no_record_behind(run):
+    from dlcourse.checks import MIME
+
+    for case in CASES:
+        path = autograded(run, case.name)
+        if path.is_file():
+            assert MIME not in path.read_text(), f"{case.name}: check records left behind"
+    for name in ("trick_checker_internals", "trick_fake_checks_module"):
+        assert "passed in the student's kernel" in " ".join(n["text"] for n in notes(run, name))
+    assert list((tmp_reference(run)).glob(f"{UNIT}/*.json")), "no reference records cached"
+
+
+def tmp_reference(run):
+    return run["scratch"].root.parent / "reference"
 
 
 def test_csv_matches_the_gradebook(run):
@@ -270,7 +302,8 @@ def test_summary_matches_the_gradebook(run):
 
 def test_parallel_equals_a_sequential_nbgrader_run(run, tmp_path_factory):
     assert len(BATCH) >= 12
-    sequential = ScratchCourse(tmp_path_factory.mktemp("sequential"), [UNIT], config=CONFIG)
+    sequential = ScratchCourse(tmp_path_factory.mktemp("sequential"), [UNIT],
+                               config=config(tmp_path_factory))
     for student in BATCH:
         shutil.copytree(run["scratch"].data / "submitted" / student / UNIT,
                         sequential.data / "submitted" / student / UNIT)

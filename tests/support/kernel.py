@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
+from dlcourse.checks import MIME
+
 
 @dataclass
 class Result:
@@ -19,6 +21,11 @@ class Result:
     @property
     def ok(self):
         return self.error is None
+
+    @property
+    def records(self):
+        """The ``dlcourse.checks`` records this code published, in order."""
+        return [data[MIME] for data in self.outputs if MIME in data]
 
 
 class LiveKernel:

@@ -18,6 +18,8 @@ from support.grading import ScratchCourse
 from support.kernel import LiveKernel, graded_cells, graded_test_ids
 from support.notebooks import execute, stderr_outputs
 
+from grader.preprocessors.judge import compare
+
 UNITS = sorted(p.name for p in paths.SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
 WRONG = sorted(
     (unit, f) for unit in UNITS for f in (paths.FIXTURES / "wrong" / unit).glob("*.py")
@@ -124,19 +126,31 @@ def test_every_task_has_a_wrong_implementation(unit):
     assert tasks - covered == set(), "tasks without a wrong-implementation fixture"
 
 
+def reference_records(unit, ran):
+    """{test grade_id: the records its cell published in the solution's run}: what the
+    grader's reference run gives (grader.preprocessors.reference)."""
+    cells = nbformat.read(paths.solution(unit), 4).cells
+    return {cells[i].metadata["nbgrader"]["grade_id"]: r.records for i, r in ran
+            if cells[i].metadata.get("nbgrader", {}).get("grade")}
+
+
 @grouped("solved")
 @pytest.mark.slow
 @pytest.mark.parametrize(("unit", "fixture"), WRONG, ids=lambda v: getattr(v, "stem", v))
 def test_wrong_implementation_is_rejected(unit, fixture, solved):
-    kernel, _ = solved(unit)
+    """Judged as the grader judges: the named test cells' records against the solution's
+    (grader.preprocessors.judge.compare), not by the checks in the kernel."""
+    kernel, ran = solved(unit)
     source = fixture.read_text()
     first = source.splitlines()[0]
     assert first.startswith("# rejected by:"), f"{fixture}: first line must name the test cells"
     test_ids = first.split(":", 1)[1].split()
     cells = graded_cells(paths.solution(unit))
+    reference = reference_records(unit, ran)
     results = kernel.run_isolated(source, *(cells[t] for t in test_ids))
     assert results[0].ok, f"the wrong implementation itself fails to run: {results[0].error}"
-    verdicts = {t: r.error for t, r in zip(test_ids, results[1:], strict=True)}
+    verdicts = {t: compare(r.records, reference[t], r.error)
+                for t, r in zip(test_ids, results[1:], strict=True)}
     assert any(verdicts.values()), f"no test cell rejected {fixture.name}: {verdicts}"
 
 
