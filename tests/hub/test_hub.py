@@ -26,6 +26,7 @@ from grader.workshop import spawner
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("hub"),  # one hub (and one set of accounts) for the module
     pytest.mark.skipif(os.geteuid() != 0, reason="the hub runs as root (Unix accounts)"),
     pytest.mark.skipif(not shutil.which("bwrap"), reason="grading needs bubblewrap"),
 ]
