@@ -406,7 +406,7 @@ def assert_accuracy(model, minimum, name="test accuracy", inputs="flat"):
     _publish(record)
     if not got >= minimum:
         raise AssertionError(f"{name}: expected at least {minimum:.2%}, got {got:.2%}")
-    return got
+    print(f"{name}: {got:.2%} (at least {minimum:.2%} needed)")
 
 
 # --- contract guards ----------------------------------------------------------------------------

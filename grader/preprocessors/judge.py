@@ -149,7 +149,9 @@ class Judge(NbGraderPreprocessor):
                     notes.add(nb, "review", "judge", f"`{gid}` passed in the student's kernel "
                               f"but not the grader's check of its values: {why[:200]}")
             why = why or budgets.get(gid) or _stderr(cell)
-            cell.outputs = [o for o in cell.outputs if not _is_record(o)]
+            # nbgrader would take a number the cell returned as its score: the judge decides
+            cell.outputs = [o for o in cell.outputs if not _is_record(o)
+                            and o.get("output_type") != "execute_result"]
             if why is not None:
                 cell.outputs = [fail_output(why)]
         for cell in nb.cells:  # records a student cell published: strip them too
