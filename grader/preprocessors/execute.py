@@ -127,10 +127,9 @@ class GuardedExecute(Execute):
             cell.outputs.append(error_output("CellTimeoutError", "the kernel stopped responding"))
             self._stop(f"the kernel stopped responding in {label(cell, index)}")
             return cell, resources
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid:  # the grader's own clock, for time budgets (grader.preprocessors.judge)
-            resources.setdefault("dlcourse", {}).setdefault("seconds", {})[gid] = (
-                monotonic() - started)
+        # the grader's own clock, for time budgets (grader.preprocessors.judge)
+        resources.setdefault("dlcourse", {}).setdefault("seconds", {})[index] = (
+            monotonic() - started)
         self._after(cell, index)
         return cell, resources
 

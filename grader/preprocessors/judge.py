@@ -127,7 +127,7 @@ class Judge(NbGraderPreprocessor):
             self.log.warning("No solution notebook: test cells are judged in the kernel only")
             return nb, resources
         models = self._models(nb, refs)
-        budgets = self._budgets(resources)
+        budgets = self._budgets(nb, resources)
         for index, cell in enumerate(nb.cells):
             if not (cell.cell_type == "code" and utils.is_grade(cell)
                     and not utils.is_solution(cell)):
@@ -160,18 +160,28 @@ class Judge(NbGraderPreprocessor):
         return nb, resources
 
     # --- time budgets measured by GuardedExecute -------------------------------------------
-    def _budgets(self, resources):
+    def _budgets(self, nb, resources):
+        """{test grade_id: why it fails} for training cells over their budget. A training
+        cell is charged with every student cell from the read-only cell before it to its
+        test cell (training moved into an added cell is timed too)."""
         released = release_notebook(self.config, resources)
         seconds = resources.get("dlcourse", {}).get("seconds", {})
+        where = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
         found = {}
         for cell in released.cells if released is not None else []:
             meta = cell.metadata.get("dlcourse", {})
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if "time_budget_s" in meta and "test" in meta and gid in seconds:
-                budget, took = float(meta["time_budget_s"]), seconds[gid]
-                if took > budget:
-                    found[meta["test"]] = (f"training took {took:.0f} s; the budget is "
-                                           f"{budget:g} s (measured by the grader)")
+            if not ("time_budget_s" in meta and gid in where and meta.get("test") in where):
+                continue
+            first = where[gid]
+            while first > 0 and not utils.is_locked(nb.cells[first - 1]):
+                first -= 1
+            took = sum(seconds.get(i, 0.0) for i in range(first, where[meta["test"]])
+                       if not utils.is_locked(nb.cells[i]))
+            budget = float(meta["time_budget_s"])
+            if took > budget:
+                found[meta["test"]] = (f"training took {took:.0f} s; the budget is "
+                                       f"{budget:g} s (measured by the grader)")
         return found
 
     # --- models, evaluated in a pristine sandboxed kernel ------------------------------------

@@ -5,7 +5,8 @@ fooled (a private helper of ``dlcourse.checks`` replaced) loses them, with a not
 the kernel said yes. ``00_model``: the grader evaluates a recorded model itself in a
 pristine sandboxed kernel: honest training passes; a model trained on the test set is
 flagged; one with a Lambda layer is not loaded (``safe_mode``); training past the
-budget fails, measured by the grader's own clock.
+budget fails, measured by the grader's own clock, also when it moved into a cell of the
+student's own.
 """
 
 import pytest
@@ -42,7 +43,8 @@ def course(tmp_path_factory):
         "honest": model, "blank": b.read(scratch.exercise("00_model")),
         "on_test_set": b.edit(model, "train", cell("model_on_test_set.py")),
         "lambda": b.edit(model, "train", cell("model_lambda.py")),
-        "slow": b.edit(model, "train", cell("model_slow.py"))}
+        "slow": b.edit(model, "train", cell("model_slow.py")),
+        "slow_elsewhere": b.insert_code(model, "setup", "import time\ntime.sleep(25)")}
     for unit, cases in submissions.items():
         for student, nb in cases.items():
             path = scratch.root / f"{student}-{unit}.ipynb"
@@ -87,11 +89,13 @@ def test_values_decide_not_the_kernels_checks(course):
 
 def test_models_are_judged_by_the_grader(course):
     got = {s: v["train_test"] for s, v in scores(course, "00_model").items()}
-    assert got == {"honest": 2, "blank": 0, "on_test_set": 2, "lambda": 0, "slow": 0}
+    assert got == {"honest": 2, "blank": 0, "on_test_set": 2, "lambda": 0, "slow": 0,
+                   "slow_elsewhere": 0}
     assert "implausibly above its validation accuracy" in said(course, "00_model",
                                                               "on_test_set")
     assert "implausibly" not in said(course, "00_model", "honest")
     assert "could not evaluate the model" in message(course, "00_model", "lambda",
                                                      "train_test")
-    assert "the budget is 20 s (measured by the grader)" in message(course, "00_model", "slow",
-                                                                   "train_test")
+    for student in ("slow", "slow_elsewhere"):
+        assert "the budget is 20 s (measured by the grader)" in message(
+            course, "00_model", student, "train_test")

@@ -86,3 +86,35 @@ def test_models_pass_on_the_graders_own_evaluation():
     why = compare(student, ref, models={0: {"test": 0.5, "validation": 0.5}})
     assert why.startswith("acc: expected a test accuracy of at least 97.00%, got 50.00%")
     assert "could not evaluate" in compare(student, ref, models={0: {"error": "Lambda"}})
+
+
+def test_time_budgets_charge_every_student_cell_before_the_test(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    from traitlets.config import Config
+
+    from grader.preprocessors.judge import Judge
+
+    def gid(name, **kw):
+        return {"nbgrader": {"grade_id": name, "schema_version": 3, "grade": False,
+                             "solution": False, "locked": False, **kw}}
+
+    released = new_notebook(cells=[
+        new_code_cell("setup", metadata=gid("setup", locked=True)),
+        new_code_cell("train", metadata={**gid("train", solution=True),
+                                         "dlcourse": {"time_budget_s": 10, "test": "t"}}),
+        new_code_cell("test", metadata=gid("t", grade=True, locked=True, points=1))])
+    folder = tmp_path / "exercises" / "u"
+    folder.mkdir(parents=True)
+    nbformat.write(released, folder / "u.ipynb")
+    config = Config({"CourseDirectory": {"root": str(tmp_path),
+                                         "release_directory": "exercises"}})
+    resources = {"nbgrader": {"assignment": "u", "notebook": "u"}}
+    student = new_notebook(cells=[released.cells[0], new_code_cell("extra"),
+                                  released.cells[1], released.cells[2]])
+    judge = Judge(config=config)
+    resources["dlcourse"] = {"seconds": {0: 50.0, 1: 6.0, 2: 3.0, 3: 40.0}}
+    assert judge._budgets(student, resources) == {}
+    resources["dlcourse"] = {"seconds": {0: 1.0, 1: 8.0, 2: 3.0, 3: 1.0}}
+    assert judge._budgets(student, resources) == {
+        "t": "training took 11 s; the budget is 10 s (measured by the grader)"}
