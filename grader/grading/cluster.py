@@ -94,7 +94,10 @@ def unit_snapshot(snapshot, unit):
             gb.remove_assignment(other)
     con = sqlite3.connect(snapshot)
     try:
-        con.execute("UPDATE student SET first_name = NULL, last_name = NULL, email = NULL")
+        personal = [row[1] for row in con.execute("PRAGMA table_info(student)")
+                    if row[1] != "id"]  # names, e-mail, LMS id: not needed to grade
+        if personal:
+            con.execute("UPDATE student SET " + ", ".join(f"{c} = NULL" for c in personal))
         con.commit()
         con.execute("VACUUM")
     finally:

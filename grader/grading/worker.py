@@ -10,28 +10,25 @@ Workers send their logs (and their kernels' stderr) to a log file, so that
 the terminal shows only the owner's progress bar.
 """
 
-import fcntl
 import logging
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from nbgrader.converters import Autograde
 
 from grader.course import Course
-from grader.grading import gradebook
+from grader.grading import gradebook, slots
 from grader.preprocessors.kernel import LimitedKernelManager
 from grader.reporting import records
 
 _course = None
 
 
-def start(root, log_path, overrides, slots=None):
+def start(root, log_path, overrides):
     """Process initializer: load the course once, route output to ``log_path``;
-    take a free worker slot on this machine (``claim_slot``). ``slots`` is unused
-    (kept for callers of the old signature)."""
+    take a free worker slot on this machine (``grader.grading.slots``)."""
     global _course
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -53,34 +50,7 @@ def use_own_uid(config):
     # share a uid, so one's process limit (RLIMIT_NPROC counts per uid) never starves
     # another.
     base = worker_uid_base(config)
-    config.LimitedKernelManager.uid = base + claim_slot(base)
-
-
-SLOTS = 64  # worker slots per uid base and machine
-_slots = {}  # uid base -> (slot, the open file whose lock holds it)
-
-
-def claim_slot(base):
-    """This process's worker slot for ``base``: the first k in 0..SLOTS-1 whose lock
-    file no live process holds. The lock (``flock``) goes when the process ends,
-    however it ends, so a worker that dies frees its slot for the next one; local
-    workers and Dask workers on one machine never share a slot."""
-    if base in _slots:
-        return _slots[base][0]
-    folder = Path(tempfile.gettempdir(), "grader-uid-slots")
-    folder.mkdir(mode=0o700, exist_ok=True)
-    for k in range(SLOTS):
-        fd = os.open(folder / str(base + k), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        _slots[base] = (k, fd)
-        return k
-    raise RuntimeError(f"all {SLOTS} kernel uids from {base} are taken by grading workers "
-                       "on this machine: run fewer workers, or give this course another "
-                       "c.LimitedKernelManager.worker_uid_base")
+    config.LimitedKernelManager.uid = base + slots.claim(base)
 
 
 def worker_uid_base(config):
