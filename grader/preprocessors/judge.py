@@ -72,7 +72,8 @@ def compare(student, ref, error=None, models=None):
         if why is not None:
             return f"{name}: {why}"
     if len(student) > len(ref):
-        return f"the cell made {len(student)} checks; the reference makes {len(ref)}"
+        return (f"the cell made {len(student)} checks; the reference makes {len(ref)} "
+                "(does your code call dlcourse.checks itself?)")
     return error
 
 
