@@ -103,16 +103,23 @@ REINSTALLED = re.compile(r"^(\.installed|lib/python[\d.]+/site-packages/(__edita
                          r"__pycache__/__editable__|dlcourse-[\d.]+\.dist-info))")
 
 
-def sandboxed_processes():
-    """Processes still running as one of this batch's kernel uids."""
+def sandboxed_processes(grace=10):
+    """Processes still running as one of this batch's kernel uids, ``grace`` seconds
+    after grading ended at the latest (a kernel told to stop on a loaded machine)."""
+    import time
+
     import psutil
 
-    found = []
-    for proc in psutil.process_iter(["pid", "uids", "cmdline"]):
-        uids = proc.info["uids"]
-        if uids and uids.real in KERNEL_UIDS:
-            found.append((proc.info["pid"], proc.info["cmdline"]))
-    return found
+    deadline = time.monotonic() + grace
+    while True:
+        found = []
+        for proc in psutil.process_iter(["pid", "uids", "cmdline"]):
+            uids = proc.info["uids"]
+            if uids and uids.real in KERNEL_UIDS:
+                found.append((proc.info["pid"], proc.info["cmdline"]))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def autograded(run, student):
