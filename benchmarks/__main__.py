@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks import machine
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ["results", "conv", "notebooks", "grading", "install", "homework"]
+SECTIONS = ["results", "conv", "notebooks", "grading", "install", "homework", "hub"]
 
 
 def main(argv=None):
