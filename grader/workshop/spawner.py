@@ -9,6 +9,7 @@ or the unified hierarchy (v2), with ``memory`` at ``mem_limit`` and the CPU quot
 are not enforced and the server runs anyway.
 """
 
+import os
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -76,8 +77,23 @@ def release(user):
 class CourseSpawner(LocalProcessSpawner):
     """LocalProcessSpawner whose servers get the ``mem_limit`` and ``cpu_limit`` they ask."""
 
+    def make_preexec_fn(self, name):
+        """Join the cgroup in the new process itself, while still root (before it
+        drops to the participant and before it can start anything), then drop."""
+        drop = super().make_preexec_fn(name)
+        mem, cpus = self.mem_limit, self.cpu_limit
+
+        def preexec():
+            try:
+                limit(name, os.getpid(), mem, cpus)
+            except OSError:
+                pass  # start() tries again and logs why
+            drop()
+
+        return preexec
+
     async def start(self):
-        """Start the server as the participant, then put it into its cgroup."""
+        """Start the server as the participant, in its cgroup."""
         url = await super().start()
         try:
             limit(self.user.name, self.pid, self.mem_limit, self.cpu_limit)
