@@ -31,6 +31,12 @@ def participant_python(workshop):
     own = Path(os.path.realpath(sys.executable))
     if closed_folder(own) is None and closed_folder(workshop.venv_bin / "python") is None:
         return workshop.venv_bin
+    site = Path(sysconfig.get_paths()["purelib"])
+    if closed_folder(site / "x") is not None:
+        raise PermissionError(
+            f"participants cannot read the course environment {site}: "
+            f"{closed_folder(site / 'x')} is closed to other users. Clone the course "
+            "somewhere open (e.g. /srv or /opt) and run `make hub` there")
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     base = next((Path(d, version) for d in ("/usr/bin", "/usr/local/bin")
                  if Path(d, version).is_file() and closed_folder(Path(d, version)) is None), None)
@@ -43,7 +49,6 @@ def participant_python(workshop):
     target = workshop.folder / "participant-python"
     if not (target / "bin" / "python").exists():
         subprocess.run([str(base), "-m", "venv", "--without-pip", str(target)], check=True)
-    site = Path(sysconfig.get_paths()["purelib"])
     pth = target / "lib" / version / "site-packages" / "dlcourse-course-environment.pth"
     pth.write_text(f"import site; site.addsitedir({str(site)!r})\n")
     for dirpath, _, filenames in os.walk(target):
