@@ -96,7 +96,8 @@ def test_the_grader_times_graded_cells_and_keeps_check_records_apart(tmp_path):
     nb = new_notebook(cells=[
         new_code_cell("import time\ntime.sleep(1.5)", metadata={"nbgrader": {
             "grade_id": "train", "solution": True, "grade": False, "locked": False}}),
-        "from dlcourse import checks\nfor i in range(80):\n    checks.assert_equal(i, i)"],
+        new_code_cell("from dlcourse import checks\nfor i in range(80):\n"
+                      "    checks.assert_equal(i, i)")],
         metadata={"kernelspec": KERNEL})
     resources = {"nbgrader": {"assignment": "unit"}, "metadata": {"path": str(tmp_path)}}
     GuardedExecute(max_display_outputs=5).preprocess(nb, resources)
