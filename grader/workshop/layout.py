@@ -30,9 +30,6 @@ PRIVATE = ("solutions", "instructor-data", "tests", ".git")
 PARTICIPANT_LAB = {"disabledExtensions": {
     "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True,
     "@jupyter/nbgrader:course-list": True}}
-# JupyterLab settings for everyone on the hub: no news toast, no update check.
-PARTICIPANT_SETTINGS = {"@jupyterlab/apputils-extension:notification": {
-    "fetchNews": "false", "checkForUpdates": False}}
 PARTICIPANT_SERVER = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False,
     "nbgrader.server_extensions.course_list": False}}}
@@ -121,9 +118,8 @@ class Workshop:
                 os.chmod(path, 0o700)
 
     def write_participant_config(self):
-        """nbgrader's student side (course id, exchange, private submissions), the
-        instructor-only extensions turned off and JupyterLab's settings, in
-        ``participant-config/``."""
+        """nbgrader's student side (course id, exchange, private submissions) and the
+        instructor-only extensions turned off, in ``participant-config/``."""
         cfg = self.participant_config
         (cfg / "labconfig").mkdir(parents=True, exist_ok=True)
         (cfg / "jupyter_server_config.d").mkdir(exist_ok=True)
@@ -133,12 +129,8 @@ class Workshop:
             f"c.Exchange.root = {str(self.exchange)!r}\n"
             "c.ExchangeFactory.submit = 'grader.workshop.exchange.PrivateSubmit'\n")
         (cfg / "labconfig" / "page_config.json").write_text(json.dumps(PARTICIPANT_LAB, indent=1))
-        (cfg / "lab-settings").mkdir(exist_ok=True)
-        (cfg / "lab-settings" / "overrides.json").write_text(
-            json.dumps(PARTICIPANT_SETTINGS, indent=1))
-        server = {**PARTICIPANT_SERVER, "LabApp": {"app_settings_dir": str(cfg / "lab-settings")}}
         (cfg / "jupyter_server_config.d" / "zz-dlcourse-participant.json").write_text(
-            json.dumps(server, indent=1))
+            json.dumps(PARTICIPANT_SERVER, indent=1))
         for dirpath, _, filenames in os.walk(self.folder / "participant-config"):
             os.chmod(dirpath, 0o755)
             for name in filenames:
