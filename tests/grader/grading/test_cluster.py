@@ -2,16 +2,17 @@
 
 One module-wide cluster: ``dask scheduler`` and two ``dask worker`` processes,
 started in their own copy of the course (the fixture unit), as README's
-"Grading on a cluster" says. The batch of ``fixtures/submissions/cases.BATCH``
-(12 mixed submissions of the fixture unit: honest, partly right, blank,
-edited tests, a kernel that exits, cheats) is graded by plain, sequential
+"Grading on a cluster" says. The cases of ``fixtures/submissions/cases.BATCH``
+that any unit can build (12 mixed submissions of the fixture unit: honest,
+partly right, blank, edited tests, a kernel that exits, cheats) are graded by plain, sequential
 ``nbgrader autograde`` once; the tests grade it through ``python -m grader
 autograde --scheduler`` and compare the gradebooks exactly (scores,
 comments, late penalties, timestamps): once on the healthy cluster, once
 while a worker process is killed in the middle of grading, and once with a
 third worker whose ``solutions/`` differ, which must be refused by name.
-The fast tests check the parts that need no cluster: version fingerprints,
-worker slots, the gradebook rows a worker receives.
+A second, one-worker cluster that allows no retry shows that a submission
+whose worker always dies ends with a zero and the reason. The fast tests
+check the parts that need no cluster: version fingerprints and worker slots.
 """
 
 import json
@@ -54,16 +55,18 @@ def free_port():
 class Cluster:
     """``dask scheduler`` and ``dask worker`` processes, each logging to a file."""
 
-    def __init__(self, logs):
+    def __init__(self, logs, scheduler_env=None):
         self.logs, self.procs = logs, {}
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port",
-                                 self.address.rsplit(":", 1)[1], "--no-dashboard"], self.logs)
+                                 self.address.rsplit(":", 1)[1], "--no-dashboard"], self.logs,
+                   scheduler_env)
 
-    def start(self, name, args, cwd):
+    def start(self, name, args, cwd, env=None):
         log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 (closed in stop)
         self.procs[name] = (subprocess.Popen([str(BIN / "dask"), *args], cwd=cwd, stdout=log,
-                                             stderr=subprocess.STDOUT), log)
+                                             stderr=subprocess.STDOUT,
+                                             env={**os.environ, **(env or {})}), log)
 
     def worker(self, name, course_root):
         """Start a worker named ``name`` in the course folder ``course_root``."""
@@ -137,9 +140,12 @@ def cluster(tmp_path_factory, template):
 def batch(template):
     """{student: {file name: bytes}}: the BATCH cases, built for the fixture unit."""
     unit = Unit(UNITS / UNIT / f"{UNIT}.ipynb", template.exercise(UNIT))
-    assert len(BATCH) >= 12
+    # The trick_* cases need a unit's wrong implementations (fixtures/wrong/UNIT), which
+    # the fixture unit has none of.
+    mixed = [name for name in BATCH if not name.startswith("trick_")]
+    assert len(mixed) >= 12
     return {name: {**BY_NAME[name].make(unit), "timestamp.txt": TIMESTAMP.encode()}
-            for name in BATCH}
+            for name in mixed}
 
 
 def course_with(template, path, batch):
@@ -209,10 +215,9 @@ def kernels_of(pids):
 
 
 @pytest.mark.slow
-def test_a_worker_killed_while_grading_loses_nothing(cluster, template, batch, sequential,
-                                                     tmp_path):
-    course = course_with(template, tmp_path / "owner", batch)
-    pids = cluster.wait_for(["good-0", "good-1"])
+def grade_and_kill(course, cluster, pids):
+    """Run autograde on ``cluster``; kill -9 the first worker (of ``pids``) seen grading;
+    return the finished command's (exit status, stdout, stderr)."""
     owner = subprocess.Popen(
         [str(BIN / "python"), "-m", "grader", "--root", str(course.root), "autograde", UNIT,
          "--scheduler", cluster.address], cwd=course.root, stdout=subprocess.PIPE,
@@ -221,10 +226,19 @@ def test_a_worker_killed_while_grading_loses_nothing(cluster, template, batch, s
     while victim is None and owner.poll() is None and time.monotonic() < deadline:
         victim = kernels_of(pids.values())
         time.sleep(0.05)
-    assert victim is not None, "no worker was seen grading"
-    os.kill(victim, signal.SIGKILL)
+    if victim is not None:
+        os.kill(victim, signal.SIGKILL)
     out, err = owner.communicate(timeout=900)
-    assert owner.returncode == 0, f"{out}\n{err}"
+    assert victim is not None, f"no worker was seen grading: {out}\n{err}"
+    return owner.returncode, out, err
+
+
+def test_a_worker_killed_while_grading_loses_nothing(cluster, template, batch, sequential,
+                                                     tmp_path):
+    course = course_with(template, tmp_path / "owner", batch)
+    pids = cluster.wait_for(["good-0", "good-1"])
+    code, out, err = grade_and_kill(course, cluster, pids)
+    assert code == 0, f"{out}\n{err}"
     assert dump(course) == sequential
     retried = {s: [n["text"] for n in v["notes"] if n["text"].startswith("graded again")]
                for s, v in status(course).items()}
@@ -232,6 +246,28 @@ def test_a_worker_killed_while_grading_loses_nothing(cluster, template, batch, s
     assert len(retried) == 1, (retried, err)
     assert "graded again" in err
     cluster.wait_for(["good-0", "good-1"])  # the nanny restarted it, for the next test
+
+
+@pytest.mark.slow
+def test_a_submission_whose_worker_always_dies_ends_with_a_zero(template, batch, tmp_path):
+    (tmp_path / "logs").mkdir()
+    # No retry allowed: the first death is the last (the default allows 3).
+    dask = Cluster(tmp_path / "logs", {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
+    try:
+        dask.worker("only", copy_of(template, tmp_path / "worker-course").root)
+        pids = dask.wait_for(["only"])
+        course = course_with(template, tmp_path / "owner", {"perfect": batch["perfect"]})
+        code, out, err = grade_and_kill(course, dask, pids)
+    finally:
+        for name in ["only", "scheduler"]:
+            dask.stop(name)
+    assert code == 1, f"{out}\n{err}"  # a grader error, stated
+    found = status(course)["perfect"]
+    assert found["status"] == "error"
+    assert any("its worker process died on each of 1 tries" in n["text"] for n in found["notes"])
+    graded = dump(course)[("perfect", UNIT)]["notebooks"][UNIT]
+    assert all(score == 0 and manual for score, _, _, manual in graded["grades"].values())
+    assert all("worker process died" in auto for auto, _ in graded["comments"].values())
 
 
 @pytest.mark.slow
