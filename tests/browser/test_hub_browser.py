@@ -18,7 +18,7 @@ from support import browser
 from support.hub import PASSWORD, PROXY, ScratchHub
 
 pytestmark = [
-    pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("hub-browser"),
+    pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("hub"),
     pytest.mark.skipif(os.geteuid() != 0, reason="the hub runs as root (Unix accounts)"),
 ]
 UNIT = "01_tensors"

@@ -13,8 +13,10 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.parse
@@ -36,6 +38,29 @@ KERNEL_UID_BASE = 230000
 PASSWORD = "workshop-pass-1"
 
 
+def open_for_participants(path):
+    """Let other users pass through the folders above ``path`` (adds o+x, never o+r).
+
+    A host clones the course somewhere open (README, "Workshop hosts"); a CI machine
+    may clone it under a closed home such as /root. The test opens only the
+    traverse bit, and ``close_again`` puts every mode back.
+    """
+    changed = []
+    path = Path(path).resolve()
+    for folder in reversed([path, *path.parents]):
+        mode = os.stat(folder).st_mode
+        if not mode & stat.S_IXOTH:
+            os.chmod(folder, stat.S_IMODE(mode) | stat.S_IXOTH)
+            changed.append((folder, stat.S_IMODE(mode)))
+    return changed
+
+
+def close_again(changed):
+    """Undo ``open_for_participants``."""
+    for folder, mode in reversed(changed):
+        os.chmod(folder, mode)
+
+
 class ScratchHub:
     """The workshop hub of a scratch course in ``base``, with an instructor ``admin``."""
 
@@ -44,6 +69,7 @@ class ScratchHub:
         """``uid_base``: the first uid of the accounts (give each test module its own);
         ``lessons``: the lessons participants get."""
         self.uid_base = uid_base
+        self.opened = open_for_participants(sysconfig.get_paths()["purelib"])
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o755)
@@ -175,6 +201,7 @@ class ScratchHub:
                 folder.parent.rmdir()
             except OSError:
                 pass
+        close_again(self.opened)
 
     def as_user(self, name, *command, check=False):
         """Run ``command`` as the Unix user ``name`` (runuser), in their home."""
