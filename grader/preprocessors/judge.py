@@ -118,8 +118,11 @@ class Judge(NbGraderPreprocessor):
     reference_timeout = Integer(900, help="Seconds per cell of the reference run.").tag(
         config=True)
     model_timeout = Integer(600, help="Seconds to evaluate a notebook's models.").tag(config=True)
-    plausible_gap = Float(0.015, help="Test accuracy this far above validation accuracy is "
-                                      "flagged for review.").tag(config=True)
+    plausible_gap = Float(0.005, help="Test accuracy at most this far above validation "
+                                      "accuracy is never flagged.").tag(config=True)
+    plausible_error_ratio = Float(0.6, help="A test error below this share of the validation "
+                                            "error is flagged for review (trained on the test "
+                                            "set?).").tag(config=True)
 
     def preprocess(self, nb, resources):
         refs = reference.load(self.config, resources, self.reference_folder,
@@ -233,7 +236,8 @@ class Judge(NbGraderPreprocessor):
             result = (results or {}).get(i) or {}
             if want["kind"] == "accuracy" and "test" in result:
                 gap = result["test"] - result["validation"]
-                if gap > self.plausible_gap:
+                ratio = (1 - result["test"]) / max(1e-9, 1 - result["validation"])
+                if gap > self.plausible_gap and ratio < self.plausible_error_ratio:
                     notes.add(nb, "review", "accuracy", f"`{gid}`: the model's test accuracy "
                               f"{result['test']:.2%} is implausibly above its validation "
                               f"accuracy {result['validation']:.2%}: was it trained on the "
