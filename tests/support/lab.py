@@ -15,16 +15,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from grader.course import write_scratch_config
+from grader.course import ENV_BIN, env_path, write_scratch_config
 
 from .paths import EXERCISES, LESSONS, SOLUTIONS
 
-BIN = Path(sys.executable).parent
+BIN = ENV_BIN
 
 # JupyterLab user settings: no news toast, no update check; every cell stays
 # rendered (the default attaches off-screen cells lazily, which moves things
@@ -89,7 +88,7 @@ class Lab:
             JUPYTER_DATA_DIR=str(self.home / ".local" / "share" / "jupyter"),
             JUPYTER_RUNTIME_DIR=str(self.home / ".local" / "share" / "jupyter" / "runtime"),
             IPYTHONDIR=str(self.home / ".ipython"),
-            PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            PATH=env_path(),
         )
         self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
