@@ -25,7 +25,6 @@ files, leaving nothing behind.
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 import threading
 import warnings
@@ -34,7 +33,7 @@ from pathlib import Path
 from distributed import WorkerPlugin, get_worker
 from sqlalchemy.exc import SAWarning
 
-from grader.course import DATA_FOLDER, Course
+from grader.course import DATA_FOLDER, Course, env_path
 from grader.grading import sandbox, version, worker
 
 MAX_RETURNED_BYTES = 512 * 2**20  # the autograded folder a task sends back
@@ -98,9 +97,7 @@ class Run:
 
     def __init__(self, config, files, snapshot):
         warnings.filterwarnings("ignore", category=SAWarning)  # as in autograde
-        bin_dir = str(Path(sys.executable).parent)  # kernels and nbgrader's alembic
-        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        os.environ["PATH"] = env_path()  # kernels and nbgrader's alembic
         os.environ.setdefault("MPLBACKEND", "Agg")
         self.root = Path(tempfile.mkdtemp(prefix="grader-run-"))
         self.lock = threading.Lock()
