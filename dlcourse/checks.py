@@ -525,7 +525,7 @@ def unchanged(fn, *args, **kwargs):
     """Call ``fn(*args, **kwargs)``; fail if it modified an array, list or dict argument."""
     saved = [(i, _copies(a)) for i, a in enumerate(args)]
     saved_kw = {k: _copies(v) for k, v in kwargs.items()}
-    result = fn(*args, **kwargs)
+    returned = fn(*args, **kwargs)
     label = getattr(fn, "__name__", "the function")
     try:
         import inspect
@@ -540,7 +540,7 @@ def unchanged(fn, *args, **kwargs):
     for key, before in saved_kw.items():
         if before is not None and not _same(before, kwargs[key]):
             raise AssertionError(f"{label} changed its argument {key}: work on a copy")
-    return result
+    return returned
 
 
 _tensor_kinds()  # taken now if TensorFlow is loaded (a notebook imports it first)
