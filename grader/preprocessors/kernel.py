@@ -123,6 +123,9 @@ class LimitedKernelManager(AsyncKernelManager):
             env = {**SANDBOX_ENV, "MPLCONFIGDIR": str(self._folder.matplotlib),
                    "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                    **{k: os.environ[k] for k in PASSED_ON if k in os.environ}, **env}
+            if env.get("DLCOURSE_DATA"):  # bound at its real path: a link to it (or a
+                # path under /tmp, which the sandbox empties) would not be there
+                env["DLCOURSE_DATA"] = os.path.realpath(env["DLCOURSE_DATA"])
             hidden = [*sandbox.hidden_paths(self._root()), *map(Path, self.extra_hidden)]
             cmd = sandbox.command(self._folder, cmd, self.uid, hidden, env,
                                   os.environ.get("DLCOURSE_DATA"))
