@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from support.browser import chromium  # noqa: F401 (the browser tests' shared fixture)
 from support.paths import SHARED_MNIST
 
 from grader.course import env_path

@@ -42,22 +42,6 @@ def lab(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """The system Chromium, launched once for the module."""
-    if browser.chromium_path() is None:
-        message = "no Chromium: install it with `apt-get install chromium` (or set $CHROMIUM)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chrome = browser.launch(playwright)
-        yield chrome
-        chrome.close()
-
-
 @pytest.fixture
 def page(chromium, lab):
     """A fresh browser tab; afterwards every kernel the test started is shut down."""

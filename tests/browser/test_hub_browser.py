@@ -43,21 +43,6 @@ def hub():
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if browser.chromium_path() is None:
-        message = "no Chromium: install it with `apt-get install chromium` (or set $CHROMIUM)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chrome = browser.launch(playwright)
-        yield chrome
-        chrome.close()
-
-
 def test_participant_logs_in_fetches_validates_and_submits(hub, chromium):
     context = chromium.new_context(viewport=browser.VIEWPORT)
     page = context.new_page()

@@ -10,6 +10,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from .paths import ROOT
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -164,3 +166,19 @@ def validate(page, timeout):
     ).first
     result.wait_for(timeout=timeout * 1000)
     return page.locator(".jp-Dialog").first
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """The system Chromium, launched once per test module (import this fixture)."""
+    if chromium_path() is None:
+        message = "no Chromium: install it with `apt-get install chromium` (or set $CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chrome = launch(playwright)
+        yield chrome
+        chrome.close()
