@@ -17,6 +17,15 @@ Values are recorded as plain data only: Python ``bool``/``int``/``float``/
 TensorFlow tensors (as ``np.save`` bytes, never pickled). ``decode`` turns a
 record back into values; ``mismatch`` is the one comparison both sides use.
 
+Expected values are written inside ``oracle(...)``:
+``assert_close(softmax(z), oracle(tf.nn.softmax(z).numpy()))``. Here ``oracle``
+returns its argument, so Validate and the lessons compare in the kernel. When
+the grader runs a test cell in a student's kernel it first replaces every
+``oracle(...)`` by ``oracle.sealed`` (``grader.preprocessors.seal``): the
+expression is never evaluated there, the checks only record the student's
+values, and the expected ones come from the reference run. No expected value
+exists in a kernel that student code runs in, so none can be copied.
+
 Contract guards for the graded call: ``by_hand(*names)`` makes the named
 routines raise while it is active, ``unchanged(fn, *args)`` fails when
 ``fn`` modified an array argument. Neither holds any answer.
@@ -48,6 +57,40 @@ _ndarray, _generic = _np.ndarray, _np.generic
 _b64encode, _b64decode = base64.b64encode, base64.b64decode
 
 _sinks = []  # lists that ``capture()`` collects records into (tests, the grader's own use)
+
+
+class Sealed:
+    """What ``oracle(...)`` becomes in a test cell the grader runs in a student's kernel:
+    a stand-in for the expected value, which only the grader's reference run computes.
+    Indexing it gives itself, so ``expected[i]`` in a test helper stays sealed."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        return self
+
+    def __repr__(self):
+        return "<the expected value: computed by the grader>"
+
+
+SEALED = Sealed()
+
+
+def oracle(value):
+    """Mark ``value`` as a check's expected value (computed by a trusted oracle).
+
+    Returns ``value``. The grader removes the whole expression before a test
+    cell runs in a student's kernel (see the module's docstring): compute the
+    expected value *inside* the parentheses, never into a variable first.
+    """
+    return value
+
+
+oracle.sealed = SEALED
+
+
+def _sealed(*values):
+    return any(type(v) is Sealed for v in values)
 
 
 class NotPlainData(AssertionError):
@@ -98,6 +141,8 @@ def encode(value, what="result"):
     kind = type(value)
     if value is None:
         return {"type": "None"}
+    if kind is Sealed:
+        return {"type": "sealed"}
     if kind in (bool, int, str):
         return {"type": kind.__name__, "value": value if kind is not int else str(value)}
     if kind is float:
@@ -123,6 +168,8 @@ def decode(data):
     kind = data["type"]
     if kind == "None":
         return None
+    if kind == "sealed":
+        return SEALED
     if kind == "bool":
         return bool(data["value"]) if isinstance(data["value"], bool) else _bad(data)
     if kind == "int":
@@ -317,6 +364,9 @@ def _fail(name, why):
 def assert_shape(actual, shape, name="result"):
     """Fail unless ``actual`` (an array or tensor) has exactly ``shape``."""
     got = tuple(int(d) for d in _to_numpy(actual).shape)
+    if _sealed(shape):
+        _record("shape", name, got, shape)
+        return
     _record("shape", name, got, tuple(int(d) for d in shape))
     _fail(name, mismatch("shape", got, tuple(shape)))
 
@@ -325,7 +375,8 @@ def assert_close(actual, expected, tol=1e-5, name="result", dtype=None):
     """Fail unless shapes match and the relative error is at most ``tol``;
     ``dtype``: the type the task states (``"float64"``, or a tuple of accepted names)."""
     _record("close", name, actual, expected, tol=float(tol), dtype=dtype)
-    _fail(name, mismatch("close", actual, expected, tol, dtype))
+    if not _sealed(expected):
+        _fail(name, mismatch("close", actual, expected, tol, dtype))
 
 
 def assert_equal(actual, expected, name="result", dtype=None):
@@ -337,13 +388,15 @@ def assert_equal(actual, expected, name="result", dtype=None):
     ``dtype``: the type the task states (``"int"`` for a Python int, ``"int64"``...).
     """
     _record("equal", name, actual, expected, dtype=dtype)
-    _fail(name, mismatch("equal", actual, expected, dtype=dtype))
+    if not _sealed(expected):
+        _fail(name, mismatch("equal", actual, expected, dtype=dtype))
 
 
 def assert_between(actual, low=None, high=None, name="result", dtype=None):
     """Fail unless ``low <= actual <= high`` (either bound may be None)."""
     _record("between", name, actual, (low, high), dtype=dtype)
-    _fail(name, mismatch("between", actual, (low, high), dtype=dtype))
+    if not _sealed(low, high):
+        _fail(name, mismatch("between", actual, (low, high), dtype=dtype))
 
 
 # --- trained models ----------------------------------------------------------------------------

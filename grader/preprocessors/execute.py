@@ -18,6 +18,10 @@ the notebook the same way and adds:
 - a dead kernel (``os._exit``, a crash, the memory limit) or one that ignores
   the interrupt after a timeout ends the run cleanly: the cells left are
   marked as not run (their tests score zero) and the reason is noted;
+- test cells run sealed (``grader.preprocessors.seal``): their ``oracle(...)``
+  expressions are removed, so no expected value is computed in the student's
+  kernel (the judge takes them from the reference run); the notebook keeps the
+  cell's source as released;
 - the runtime probe (``grader.preprocessors.probe``) after every cell, which notes any
   student cell that replaced something the tests rely on.
 
@@ -37,6 +41,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Integer
 
 from grader.preprocessors import probe
+from grader.preprocessors.seal import seal
 from grader.preprocessors.kernel import LimitedKernelManager
 from grader.preprocessors.scan import protected_names
 from grader.reporting import notes
@@ -75,6 +80,8 @@ class GuardedExecute(Execute):
     max_record_bytes = Integer(256_000_000, help="Bytes of check records (dlcourse.checks: "
                                                  "values, models) kept per notebook.").tag(
         config=True)
+    seal_oracles = Bool(True, help="Run test cells without their oracle(...) expressions "
+                                   "(grader.preprocessors.seal).").tag(config=True)
     runtime_probe = Bool(True, help="Check after every cell what it replaced.").tag(config=True)
     probe_timeout = Integer(60, help="Seconds to wait for a probe.").tag(config=True)
     ping_timeout = Integer(10, help="Seconds an interrupted kernel has to answer.").tag(
@@ -115,6 +122,9 @@ class GuardedExecute(Execute):
                                "display": self.max_display_outputs,
                                "bytes": self.max_cell_output_bytes, "dropped": 0}
         started = monotonic()
+        released = cell.source
+        if self.seal_oracles and utils.is_grade(cell) and not utils.is_solution(cell):
+            cell.source = seal(released)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -127,6 +137,8 @@ class GuardedExecute(Execute):
             cell.outputs.append(error_output("CellTimeoutError", "the kernel stopped responding"))
             self._stop(f"the kernel stopped responding in {label(cell, index)}")
             return cell, resources
+        finally:
+            cell.source = released
         # the grader's own clock, for time budgets (grader.preprocessors.judge)
         resources.setdefault("dlcourse", {}).setdefault("seconds", {})[index] = (
             monotonic() - started)

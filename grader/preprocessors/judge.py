@@ -11,7 +11,10 @@ by the grader (never unpickled). A cell passes only if it ran without error
 and every record matches; otherwise its outputs become one error whose message
 says what was expected and what came back. Nothing the student's code does in
 its kernel (patched checkers, NumPy or TensorFlow, forged records) can make a
-wrong value pass: a forged record can only claim values, which are judged.
+wrong value pass: a forged record can only claim values, which are judged, and
+the test cell ran sealed (``grader.preprocessors.seal``), so no expected value
+existed in that kernel to claim. A value check whose expected value was not
+sealed (an oracle outside ``oracle(...)``) is noted for review.
 
 Models (``assert_accuracy``) are evaluated again in a pristine sandboxed kernel
 (``safe_mode``) on the test set and the validation split; a test accuracy
@@ -75,6 +78,14 @@ def compare(student, ref, error=None, models=None):
         return (f"the cell made {len(student)} checks; the reference makes {len(ref)} "
                 "(does your code call dlcourse.checks itself?)")
     return error
+
+
+def unsealed(records):
+    """Names of the value checks whose expected value was not sealed: in a sealed test
+    cell (``grader.preprocessors.seal``) every one is, unless an oracle sits outside
+    ``oracle(...)``."""
+    return [str(r.get("name")) for r in records if r.get("kind") in ("close", "equal", "shape")
+            and not (isinstance(r.get("expected"), dict) and r["expected"].get("type") == "sealed")]
 
 
 def _accuracy(want, result):
@@ -148,6 +159,11 @@ class Judge(NbGraderPreprocessor):
                     notes.add(nb, "review", "reference", f"the solution fails its own test "
                               f"`{gid}`: {ref['error'][:200]}")
                 why = compare(student, ref["records"], error, models.get(index))
+                leaked = unsealed(student)
+                if leaked:
+                    notes.add(nb, "review", "oracle", f"`{gid}`: the check {leaked[0]!r} "
+                              "received its expected value in the student's kernel (the test "
+                              "cell computes it outside oracle(...)): fix the test cell")
                 self._review_models(nb, gid, ref["records"], models.get(index))
                 if why is not None and error is None:  # the kernel's checks were fooled
                     notes.add(nb, "review", "judge", f"`{gid}` passed in the student's kernel "

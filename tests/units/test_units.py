@@ -8,6 +8,7 @@ A wrong implementation's first line names the test cells that must reject it:
 ``# rejected by: <test grade_id> [<test grade_id> ...]``.
 """
 
+import ast
 import json
 import re
 
@@ -18,7 +19,8 @@ from support.grading import ScratchCourse
 from support.kernel import LiveKernel, graded_cells, graded_test_ids
 from support.notebooks import execute, stderr_outputs
 
-from grader.preprocessors.judge import compare
+from grader.preprocessors.judge import compare, unsealed
+from grader.preprocessors.seal import oracle_calls, seal
 
 UNITS = sorted(p.name for p in paths.SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
 WRONG = sorted(
@@ -147,11 +149,95 @@ def test_wrong_implementation_is_rejected(unit, fixture, solved):
     test_ids = first.split(":", 1)[1].split()
     cells = graded_cells(paths.solution(unit))
     reference = reference_records(unit, ran)
-    results = kernel.run_isolated(source, *(cells[t] for t in test_ids))
+    results = kernel.run_isolated(source, *(seal(cells[t]) for t in test_ids))
     assert results[0].ok, f"the wrong implementation itself fails to run: {results[0].error}"
     verdicts = {t: compare(r.records, reference[t], r.error)
                 for t, r in zip(test_ids, results[1:], strict=True)}
     assert any(verdicts.values()), f"no test cell rejected {fixture.name}: {verdicts}"
+
+
+@grouped("solved")
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", UNITS)
+def test_sealed_test_cells_pass_the_solution_without_an_expected_value(unit, solved):
+    """The test cells as the grader runs them in a student's kernel (``seal``): every
+    value check receives no expected value, and the judge still passes the solution
+    (an oracle that drew random numbers would shift the inputs and fail here)."""
+    kernel, ran = solved(unit)
+    reference = reference_records(unit, ran)
+    cells = graded_cells(paths.solution(unit))
+    tests = graded_test_ids(paths.solution(unit))
+    results = kernel.run_isolated(*(seal(cells[t]) for t in tests))
+    leaked = {t: unsealed(r.records) for t, r in zip(tests, results, strict=True)
+              if unsealed(r.records)}
+    assert leaked == {}, "checks that got an expected value in the student's kernel"
+    failed = {t: compare(r.records, reference[t], r.error)
+              for t, r in zip(tests, results, strict=True)}
+    assert {t: why for t, why in failed.items() if why} == {}
+
+
+def _precomputed(tree):
+    """``oracle(...)`` calls whose argument was computed before (a name, an attribute or an
+    item of one): the expected value then sits in the kernel's variables."""
+    bad = []
+    for call in oracle_calls(tree):
+        arg = call.args[0] if call.args else None
+        while isinstance(arg, (ast.Subscript, ast.Attribute)):
+            arg = arg.value
+        if isinstance(arg, ast.Name) or len(call.args) != 1 or call.keywords:
+            bad.append(ast.unparse(call))
+    return bad
+
+
+def _is_oracle(node):
+    return isinstance(node, ast.Call) and getattr(node.func, "id", None) == "oracle"
+
+
+def _bare_checks(tree):
+    """Value checks whose expected argument is not ``oracle(...)``, nor (an item of) a
+    parameter of the test helper it sits in, nor (an item of) a name assigned an
+    ``oracle(...)``: those are the ways a sealed expected value reaches a check."""
+    sealed_names = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                    and _is_oracle(n.value) for t in n.targets if isinstance(t, ast.Name)}
+    bad = []
+
+    def visit(node, params):
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            params = params | {a.arg for a in node.args.args + node.args.kwonlyargs}
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in EXPECTS:
+            position, keyword = EXPECTS[node.func.id]
+            given = [k.value for k in node.keywords if k.arg == keyword]
+            given += node.args[position:position + 1]
+            for arg in given:
+                base = arg
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                named = isinstance(base, ast.Name) and base.id in params | sealed_names
+                if not (_is_oracle(arg) or named):
+                    bad.append(ast.unparse(node)[:120])
+        for child in ast.iter_child_nodes(node):
+            visit(child, params)
+
+    visit(tree, set())
+    return bad
+
+
+EXPECTS = {"assert_close": (1, "expected"), "assert_equal": (1, "expected"),
+           "assert_shape": (1, "shape")}
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_every_expected_value_is_computed_inside_oracle(unit):
+    """What sealing needs of a test cell: each value check's expected argument is an
+    ``oracle(...)`` that computes it (not a variable computed earlier in the kernel)."""
+    problems = {}
+    for gid, source in graded_cells(paths.solution(unit)).items():
+        if gid in set(graded_test_ids(paths.solution(unit))):
+            tree = ast.parse(source)
+            found = _precomputed(tree) + _bare_checks(tree)
+            if found:
+                problems[gid] = found
+    assert problems == {}
 
 
 @grouped("nbgrader")
