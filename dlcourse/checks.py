@@ -65,6 +65,7 @@ class Sealed:
     Indexing it gives itself, so ``expected[i]`` in a test helper stays sealed."""
 
     __slots__ = ()
+    __iter__ = None  # not a sequence: iterating over it raises TypeError
 
     def __getitem__(self, key):
         return self
@@ -264,6 +265,8 @@ def mismatch(kind, actual, expected, tol=None, dtype=None):
 
     The same function decides in the kernel (early warning) and in the grader.
     """
+    if _sealed(actual):
+        return "got the grader's stand-in for the expected value, not a value of your code"
     if actual is None and kind != "equal":
         return "got None; did the function forget to return?"
     if dtype is not None and not _dtype_ok(actual, dtype):

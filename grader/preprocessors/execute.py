@@ -41,9 +41,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Integer
 
 from grader.preprocessors import probe
-from grader.preprocessors.seal import seal
 from grader.preprocessors.kernel import LimitedKernelManager
 from grader.preprocessors.scan import protected_names
+from grader.preprocessors.seal import seal
 from grader.reporting import notes
 
 RECORD = "application/vnd.dlcourse.check+json"  # dlcourse.checks.MIME

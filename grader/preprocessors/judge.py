@@ -159,15 +159,8 @@ class Judge(NbGraderPreprocessor):
                     notes.add(nb, "review", "reference", f"the solution fails its own test "
                               f"`{gid}`: {ref['error'][:200]}")
                 why = compare(student, ref["records"], error, models.get(index))
-                leaked = unsealed(student)
-                if leaked:
-                    notes.add(nb, "review", "oracle", f"`{gid}`: the check {leaked[0]!r} "
-                              "received its expected value in the student's kernel (the test "
-                              "cell computes it outside oracle(...)): fix the test cell")
+                self._review_records(nb, gid, student, ref, error)
                 self._review_models(nb, gid, ref["records"], models.get(index))
-                if why is not None and error is None:  # the kernel's checks were fooled
-                    notes.add(nb, "review", "judge", f"`{gid}` passed in the student's kernel "
-                              f"but not the grader's check of its values: {why[:200]}")
             why = why or budgets.get(gid) or _stderr(cell)
             # nbgrader would take a number the cell returned as its score: the judge decides
             cell.outputs = [o for o in cell.outputs if not _is_record(o)
@@ -178,6 +171,23 @@ class Judge(NbGraderPreprocessor):
             if cell.cell_type == "code":
                 cell.outputs = [o for o in cell.get("outputs", []) if not _is_record(o)]
         return nb, resources
+
+    def _review_records(self, nb, gid, student, ref, error):
+        """Notes for records no honest run of a sealed test cell publishes."""
+        leaked = unsealed(student)
+        copied = [str(r.get("name")) for r in student
+                  if isinstance(r.get("actual"), dict) and r["actual"].get("type") == "sealed"]
+        if copied:
+            notes.add(nb, "review", "judge", f"`{gid}`: the check {copied[0]!r} was handed the "
+                      "grader's stand-in for the expected value as the student's value (code "
+                      "that tries to copy expected values into the checks?)")
+        elif leaked:
+            notes.add(nb, "review", "oracle", f"`{gid}`: the check {leaked[0]!r} received an "
+                      "expected value in the student's kernel (forged records, or a test cell "
+                      "that computes it outside oracle(...))")
+        elif not student and ref["records"] and error is None and not ref["error"]:
+            notes.add(nb, "review", "judge", f"`{gid}` ran without an error but recorded no "
+                      "check (were the checks replaced?)")
 
     # --- time budgets measured by GuardedExecute -------------------------------------------
     def _budgets(self, nb, resources):

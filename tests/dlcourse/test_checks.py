@@ -222,3 +222,25 @@ def test_checks_refuse_objects_that_equal_everything():
         checks.assert_equal(1, True)
     with pytest.raises(AssertionError):
         checks.assert_equal(True, 1)
+
+
+def test_a_sealed_expected_value_is_recorded_as_sealed_and_not_compared():
+    # oracle() is the identity where students run their notebooks
+    assert checks.oracle(3) == 3
+    for fn, args in ((checks.assert_close, (np.ones(2), checks.SEALED)),
+                     (checks.assert_equal, (1, checks.SEALED)),
+                     (checks.assert_shape, (np.ones((2, 3)), checks.SEALED)),
+                     (checks.assert_between, (5.0, checks.SEALED, 1.0))):
+        records, error = recorded(fn, *args)
+        assert error is None  # the kernel does not judge: the grader does
+        (record,) = json.loads(json.dumps(records))
+        assert record["expected"] == {"type": "sealed"} or fn is checks.assert_between
+    assert checks.SEALED[0][1:] is checks.SEALED
+    with pytest.raises(TypeError):
+        tuple(checks.SEALED)  # no endless sequence, in the kernel or in the grader
+
+
+def test_the_stand_in_passed_off_as_a_value_fails_every_check():
+    sealed = checks.decode({"type": "sealed"})
+    for kind, expected in (("close", np.ones(2)), ("equal", 2), ("shape", (2,))):
+        assert "stand-in" in checks.mismatch(kind, sealed, expected, tol=1e-5)

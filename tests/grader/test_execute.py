@@ -107,6 +107,21 @@ def test_the_grader_times_graded_cells_and_keeps_check_records_apart(tmp_path):
     assert len(records) == 80  # records do not count against the display budget
 
 
+def test_test_cells_run_sealed_and_keep_their_source(tmp_path):
+    source = ("from dlcourse.checks import assert_close, oracle\n"
+              "assert_close(2.0, oracle(1 / 0), name='f')")
+    nb = new_notebook(cells=[new_code_cell(source, metadata={"nbgrader": {
+        "grade_id": "f_test", "solution": False, "grade": True, "locked": True,
+        "points": 1}})], metadata={"kernelspec": KERNEL})
+    resources = {"nbgrader": {"assignment": "unit"}, "metadata": {"path": str(tmp_path)}}
+    GuardedExecute().preprocess(nb, resources)
+    (cell,) = nb.cells
+    assert errors(cell) == [] and cell.source == source  # the oracle never ran
+    (record,) = [o.data["application/vnd.dlcourse.check+json"] for o in cell.outputs
+                 if "application/vnd.dlcourse.check+json" in o.get("data", {})]
+    assert record["expected"] == {"type": "sealed"}
+
+
 def test_an_ordinary_notebook_leaves_no_note(tmp_path):
     nb, found, _ = run(tmp_path, [
         "import numpy as np\nimport matplotlib.pyplot as plt",

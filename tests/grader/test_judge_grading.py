@@ -1,8 +1,9 @@
 """The judge through real nbgrader autograde, on the fixture units (NumPy; one tiny model).
 
-``00_fixture``: honest work keeps its points, a wrong answer whose kernel checks were
-fooled (a private helper of ``dlcourse.checks`` replaced) loses them, with a note that
-the kernel said yes. ``00_model``: the grader evaluates a recorded model itself in a
+``00_fixture``: honest work keeps its points; a wrong answer loses them, also when its
+kernel's checks were fooled (a private helper of ``dlcourse.checks`` replaced) or handed
+the expected value as the student's (the test cells ran sealed: there was none to hand,
+and the attempt is noted). ``00_model``: the grader evaluates a recorded model itself in a
 pristine sandboxed kernel: honest training passes; a model trained on the test set is
 flagged; one with a Lambda layer is not loaded (``safe_mode``); training past the
 budget fails, measured by the grader's own clock, also when it moved into a cell of the
@@ -36,7 +37,8 @@ def course(tmp_path_factory):
     wrong = b.edit(fixture, "double", "def double(x):\n    return 3 * x\n")
     submissions = {"00_fixture": {
         "honest": fixture, "wrong": wrong,
-        "fooled": b.insert_code(wrong, "setup", cell("judge_private_helper.py"))}}
+        "fooled": b.insert_code(wrong, "setup", cell("judge_private_helper.py")),
+        "copier": b.insert_code(wrong, "setup", cell("judge_copy_expected.py"))}}
     model = b.filled(b.read(UNITS / "00_model" / "00_model.ipynb"),
                      b.read(scratch.exercise("00_model")))
     submissions["00_model"] = {
@@ -83,8 +85,13 @@ def test_values_decide_not_the_kernels_checks(course):
                                 "count_positive_test": 1}, student
     assert message(course, "00_fixture", "fooled", "double_test").startswith(
         "double([1, 2]): expected [2. 4.]")
-    assert "passed in the student's kernel" in said(course, "00_fixture", "fooled")
-    assert "passed in the student's kernel" not in said(course, "00_fixture", "wrong")
+    # every check got the stand-in, the honest answers' checks too
+    assert got["copier"] == {"double_test": 0, "row_means_test": 0, "count_positive_test": 0}
+    assert "stand-in for the expected value" in said(course, "00_fixture", "copier")
+    for student in ("honest", "wrong"):
+        assert "stand-in" not in said(course, "00_fixture", student)
+        assert "expected value in the student's kernel" not in said(course, "00_fixture",
+                                                                     student)
 
 
 def test_models_are_judged_by_the_grader(course):

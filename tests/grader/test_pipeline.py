@@ -263,8 +263,11 @@ def test_the_judge_decides_and_leaves_no_record_behind(run):
         if path.is_file():
             outputs = [o for c in nbformat.read(path, 4).cells for o in c.get("outputs", [])]
             assert not [o for o in outputs if MIME in o.get("data", {})], case.name
-    for name in ("trick_checker_internals", "trick_fake_checks_module"):
-        assert "passed in the student's kernel" in " ".join(n["text"] for n in notes(run, name))
+    copied = " ".join(n["text"] for n in notes(run, "trick_copy_expected"))
+    assert "stand-in for the expected value" in copied
+    for case in CASES:  # an honest test cell never hands a check its expected value
+        said = " ".join(n["text"] for n in notes(run, case.name))
+        assert "expected value in the student's kernel" not in said, case.name
     assert list((tmp_reference(run)).glob(f"{UNIT}/*.json")), "no reference records cached"
 
 
