@@ -561,10 +561,16 @@ def _copies(value):
         return _tensor_numpy(value).copy()
     if isinstance(value, (list, dict)):
         return copy.deepcopy(value)
+    if type(value) is tuple:  # a cache of arrays: (X, W, b, stride, padding)
+        inner = tuple(_copies(v) for v in value)
+        return inner if any(v is not None for v in inner) else None
     return None
 
 
 def _same(before, now):
+    if type(before) is tuple:
+        return type(now) is tuple and len(now) == len(before) and all(
+            b is None or _same(b, n) for b, n in zip(before, now, strict=True))
     if _is_tensor(now):
         now = _tensor_numpy(now)
     if isinstance(before, _ndarray):
@@ -578,7 +584,8 @@ def _same(before, now):
 
 
 def unchanged(fn, *args, **kwargs):
-    """Call ``fn(*args, **kwargs)``; fail if it modified an array, list or dict argument."""
+    """Call ``fn(*args, **kwargs)``; fail if it modified an array, list or dict argument
+    (also one inside a tuple argument)."""
     saved = [(i, _copies(a)) for i, a in enumerate(args)]
     saved_kw = {k: _copies(v) for k, v in kwargs.items()}
     returned = fn(*args, **kwargs)

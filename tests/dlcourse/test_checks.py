@@ -163,6 +163,18 @@ def test_unchanged_names_the_argument_a_function_modified():
         checks.unchanged(lambda x: x.append(1), [0])
 
 
+def test_unchanged_looks_inside_a_tuple_argument():
+    def backward(dout, cache):
+        X, W, stride = cache
+        W[0] = 0.0  # modifies the cached weights
+        return dout
+
+    cache = (np.ones(2), np.ones(3), 1)
+    with pytest.raises(AssertionError, match="backward changed its argument cache"):
+        checks.unchanged(backward, np.ones(1), cache)
+    assert checks.unchanged(lambda dout, cache: dout, np.ones(1), (np.ones(2), 1)) is not None
+
+
 def test_the_checks_ignore_a_patched_numpy(monkeypatch):
     for name in ("allclose", "abs", "maximum", "all", "equal", "asarray", "array2string"):
         monkeypatch.setattr(np, name, lambda *a, **k: True)

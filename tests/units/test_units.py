@@ -19,6 +19,7 @@ from support.grading import ScratchCourse
 from support.kernel import LiveKernel, graded_cells, graded_test_ids
 from support.notebooks import execute, stderr_outputs
 
+from dlcourse.checks import decode
 from grader.preprocessors.judge import compare, unsealed
 from grader.preprocessors.seal import oracle_calls, seal
 
@@ -136,6 +137,15 @@ def reference_records(unit, ran):
             if cells[i].metadata.get("nbgrader", {}).get("grade")}
 
 
+def kernel_models(records):
+    """{record index: {"test": accuracy}} of a cell's ``assert_accuracy`` records, as the
+    kernel measured it: the judge's ``models`` argument. (The grader evaluates the saved
+    model again in a pristine kernel; wrong implementations are not hostile, and their
+    kernel's accuracy is the model's.)"""
+    return {i: {"test": float(decode(r["actual"]))} for i, r in enumerate(records)
+            if r.get("kind") == "accuracy" and r.get("actual", {}).get("type") == "float"}
+
+
 @grouped("solved")
 @pytest.mark.slow
 @pytest.mark.parametrize(("unit", "fixture"), WRONG, ids=lambda v: getattr(v, "stem", v))
@@ -151,7 +161,7 @@ def test_wrong_implementation_is_rejected(unit, fixture, solved):
     reference = reference_records(unit, ran)
     results = kernel.run_isolated(source, *(seal(cells[t]) for t in test_ids))
     assert results[0].ok, f"the wrong implementation itself fails to run: {results[0].error}"
-    verdicts = {t: compare(r.records, reference[t], r.error)
+    verdicts = {t: compare(r.records, reference[t], r.error, kernel_models(r.records))
                 for t, r in zip(test_ids, results[1:], strict=True)}
     assert any(verdicts.values()), f"no test cell rejected {fixture.name}: {verdicts}"
 
@@ -171,7 +181,7 @@ def test_sealed_test_cells_pass_the_solution_without_an_expected_value(unit, sol
     leaked = {t: unsealed(r.records) for t, r in zip(tests, results, strict=True)
               if unsealed(r.records)}
     assert leaked == {}, "checks that got an expected value in the student's kernel"
-    failed = {t: compare(r.records, reference[t], r.error)
+    failed = {t: compare(r.records, reference[t], r.error, kernel_models(r.records))
               for t, r in zip(tests, results, strict=True)}
     assert {t: why for t, why in failed.items() if why} == {}
 
