@@ -99,7 +99,7 @@ def _accuracy(want, result):
     return None
 
 
-_EVALUATE = r'''
+EVALUATE = r'''  # JOBS: [(model file, INPUTS key)], MARK: the result line's prefix
 import json, os
 import dlcourse
 tf = dlcourse.quiet_tensorflow()
@@ -248,7 +248,7 @@ class Judge(NbGraderPreprocessor):
 
     def _evaluate(self, jobs, folder):
         mark = secrets.token_hex(8)
-        source = f"JOBS = {jobs!r}\nMARK = {mark!r}\n" + _EVALUATE
+        source = f"JOBS = {jobs!r}\nMARK = {mark!r}\n" + EVALUATE
         outputs = pristine.run_code(source, folder, self.config, self.model_timeout, self.log)
         for out in outputs:
             for line in out.get("text", "").splitlines():
@@ -260,14 +260,22 @@ class Judge(NbGraderPreprocessor):
     def _review_models(self, nb, gid, refs, results):
         for i, want in enumerate(refs):
             result = (results or {}).get(i) or {}
-            if want["kind"] == "accuracy" and "test" in result:
-                gap = result["test"] - result["validation"]
-                ratio = (1 - result["test"]) / max(1e-9, 1 - result["validation"])
-                if gap > self.plausible_gap and ratio < self.plausible_error_ratio:
-                    notes.add(nb, "review", "accuracy", f"`{gid}`: the model's test accuracy "
-                              f"{result['test']:.2%} is implausibly above its validation "
-                              f"accuracy {result['validation']:.2%}: was it trained on the "
-                              "test set?")
+            if want["kind"] == "accuracy" and implausible(result, self.plausible_gap,
+                                                          self.plausible_error_ratio):
+                notes.add(nb, "review", "accuracy", f"`{gid}`: the model's test accuracy "
+                          f"{result['test']:.2%} is implausibly above its validation "
+                          f"accuracy {result['validation']:.2%}: was it trained on the "
+                          "test set?")
+
+
+def implausible(result, gap=0.005, error_ratio=0.6):
+    """True if a model's evaluation ``{"test": accuracy, "validation": accuracy}`` has a
+    test accuracy more than ``gap`` above the validation accuracy *and* a test error below
+    ``error_ratio`` of the validation error: a model that saw the test set."""
+    if "test" not in result or "validation" not in result:
+        return False
+    ratio = (1 - result["test"]) / max(1e-9, 1 - result["validation"])
+    return result["test"] - result["validation"] > gap and ratio < error_ratio
 
 
 def _stderr(cell):

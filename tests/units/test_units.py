@@ -9,8 +9,12 @@ A wrong implementation's first line names the test cells that must reject it:
 """
 
 import ast
+import base64
 import json
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,8 +23,7 @@ from support.grading import ScratchCourse
 from support.kernel import LiveKernel, graded_cells, graded_test_ids
 from support.notebooks import execute, stderr_outputs
 
-from dlcourse.checks import decode
-from grader.preprocessors.judge import compare, unsealed
+from grader.preprocessors.judge import EVALUATE, compare, implausible, unsealed
 from grader.preprocessors.seal import oracle_calls, seal
 
 UNITS = sorted(p.name for p in paths.SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
@@ -137,21 +140,46 @@ def reference_records(unit, ran):
             if cells[i].metadata.get("nbgrader", {}).get("grade")}
 
 
-def kernel_models(records):
-    """{record index: {"test": accuracy}} of a cell's ``assert_accuracy`` records, as the
-    kernel measured it: the judge's ``models`` argument. (The grader evaluates the saved
-    model again in a pristine kernel; wrong implementations are not hostile, and their
-    kernel's accuracy is the model's.)"""
-    return {i: {"test": float(decode(r["actual"]))} for i, r in enumerate(records)
-            if r.get("kind") == "accuracy" and r.get("actual", {}).get("type") == "float"}
+def evaluated_models(kernel, records):
+    """{record index: evaluation} of a cell's ``assert_accuracy`` records, the judge's
+    ``models`` argument: each recorded model loaded from its saved bytes and evaluated on
+    the test set and the validation split by the grader's own code
+    (``judge.EVALUATE``), here in the unit's kernel with its globals restored after."""
+    folder = Path(tempfile.mkdtemp(prefix="harness-models-"))
+    jobs, where = [], {}
+    for i, record in enumerate(records):
+        if record.get("kind") == "accuracy" and isinstance(record.get("model"), str):
+            path = folder / f"model-{i}.keras"
+            path.write_bytes(base64.b64decode(record["model"]))
+            jobs.append((str(path), record.get("inputs", "flat")))
+            where[str(path)] = i
+    if not jobs:
+        return {}
+    try:
+        mark = "MODELS:"
+        (ran,) = kernel.run_isolated(f"JOBS = {jobs!r}\nMARK = {mark!r}\n" + EVALUATE)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    line = next((x for x in ran.stdout.splitlines() if x.startswith(mark)), None)
+    assert line, f"the models were not evaluated: {ran.error}"
+    return {where[name]: result for name, result in json.loads(line[len(mark):]).items()}
+
+
+def flagged(records, reference, models):
+    """The judge's review of a cell's models: a test accuracy implausibly above the
+    validation accuracy (``judge.implausible``) is what catches training on the test set."""
+    return [i for i, want in enumerate(reference) if want["kind"] == "accuracy"
+            and implausible(models.get(i, {}))]
 
 
 @grouped("solved")
 @pytest.mark.slow
 @pytest.mark.parametrize(("unit", "fixture"), WRONG, ids=lambda v: getattr(v, "stem", v))
 def test_wrong_implementation_is_rejected(unit, fixture, solved):
-    """Judged as the grader judges: the named test cells' records against the solution's
-    (grader.preprocessors.judge.compare), not by the checks in the kernel."""
+    """Judged as the grader judges: the named test cells run sealed, their records against
+    the solution's (grader.preprocessors.judge.compare), recorded models evaluated by the
+    grader's code; a model the judge flags for review (trained on the test set) counts as
+    caught."""
     kernel, ran = solved(unit)
     source = fixture.read_text()
     first = source.splitlines()[0]
@@ -161,8 +189,11 @@ def test_wrong_implementation_is_rejected(unit, fixture, solved):
     reference = reference_records(unit, ran)
     results = kernel.run_isolated(source, *(seal(cells[t]) for t in test_ids))
     assert results[0].ok, f"the wrong implementation itself fails to run: {results[0].error}"
-    verdicts = {t: compare(r.records, reference[t], r.error, kernel_models(r.records))
-                for t, r in zip(test_ids, results[1:], strict=True)}
+    verdicts = {}
+    for t, r in zip(test_ids, results[1:], strict=True):
+        models = evaluated_models(kernel, r.records)
+        verdicts[t] = compare(r.records, reference[t], r.error, models) or (
+            "flagged for review" if flagged(r.records, reference[t], models) else None)
     assert any(verdicts.values()), f"no test cell rejected {fixture.name}: {verdicts}"
 
 
@@ -181,8 +212,11 @@ def test_sealed_test_cells_pass_the_solution_without_an_expected_value(unit, sol
     leaked = {t: unsealed(r.records) for t, r in zip(tests, results, strict=True)
               if unsealed(r.records)}
     assert leaked == {}, "checks that got an expected value in the student's kernel"
-    failed = {t: compare(r.records, reference[t], r.error, kernel_models(r.records))
-              for t, r in zip(tests, results, strict=True)}
+    failed = {}
+    for t, r in zip(tests, results, strict=True):
+        models = evaluated_models(kernel, r.records)
+        failed[t] = compare(r.records, reference[t], r.error, models) or (
+            "flagged for review" if flagged(r.records, reference[t], models) else None)
     assert {t: why for t, why in failed.items() if why} == {}
 
 
