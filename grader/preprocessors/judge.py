@@ -99,7 +99,9 @@ def _accuracy(want, result):
     return None
 
 
-EVALUATE = r'''  # JOBS: [(model file, INPUTS key)], MARK: the result line's prefix
+# Evaluates saved models; run with JOBS = [(model file, INPUTS key)] and MARK = the result
+# line's prefix defined before it (the judge's pristine kernel, the unit tests' kernel).
+EVALUATE = r'''
 import json, os
 import dlcourse
 tf = dlcourse.quiet_tensorflow()
