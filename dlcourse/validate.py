@@ -10,10 +10,16 @@ In a terminal::
     python -m dlcourse.validate exercises/01_tensors/01_tensors.ipynb
 
 Like Validate, it runs the whole notebook in a fresh kernel and prints the same
-verdict, word for word: "Success! Your notebook passes all the tests." or the
-failing test cells with their errors (and the same warnings when test cells or
-cell types were changed). It runs only the visible tests: a student's copy has
-no hidden ones, and from a graded source notebook the hidden parts are cut out.
+verdict: the failing test cells with their errors, word for word as Validate
+(and the same warnings when test cells or cell types were changed). It runs only
+the visible tests: a student's copy has no hidden ones, and from a graded source
+notebook the hidden parts are cut out. So where every visible test passes it says
+exactly that (``SUCCESS``), not Validate's "passes all the tests": the grade
+also counts hidden tests on fresh cases.
+
+``python -m dlcourse.validate --worked-on exercises`` validates every exercise
+the student has started (an answer cell differs from the released one): what
+the student edition's ``make check`` runs.
 
 It does not need nbgrader, which Colab lacks (and whose server dependencies
 would fight Colab's own): only nbformat and nbclient, which Colab ships. The
@@ -29,7 +35,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-SUCCESS = "Success! Your notebook passes all the tests."
+SUCCESS = ("Success! All the visible tests pass; your instructor's grading also runs "
+           "hidden tests.")
+NBGRADER_SUCCESS = "Success! Your notebook passes all the tests."  # what Validate says instead
 # As the course's nbgrader configuration (grader/nbgrader_config.py) sets them for Validate:
 WIDTH, INDENT = 200, "    "  # c.Validator.width (nbgrader's own default is 90), .indent
 CELL_TIMEOUT = 600  # seconds, c.Execute.timeout
@@ -276,18 +284,55 @@ def validate(notebook=None):
     return passed
 
 
+def worked_on(path):
+    """True when the notebook at ``path`` has an answer cell that differs from the one
+    released (nbgrader's checksum, stored in every answer cell of a student's copy)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return any(is_solution(c) and "checksum" in _meta(c) and _meta(c)["checksum"] != checksum(c)
+               for c in nb.cells)
+
+
+def started_exercises(folder):
+    """The notebooks under ``folder`` that the student has worked on, sorted."""
+    return [p for p in sorted(Path(folder).rglob("*.ipynb"))
+            if ".ipynb_checkpoints" not in p.parts and worked_on(p)]
+
+
 def main(argv=None):
-    """``python -m dlcourse.validate NOTEBOOK``: exit 0 when the visible tests pass, else 1."""
+    """``python -m dlcourse.validate NOTEBOOK ...`` or ``--worked-on FOLDER``: exit 0
+    when the visible tests of every notebook pass, else 1."""
     parser = argparse.ArgumentParser(prog="python -m dlcourse.validate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebook", type=Path, help="the .ipynb file to validate")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="the .ipynb files to validate")
+    parser.add_argument("--worked-on", type=Path, metavar="FOLDER",
+                        help="also every notebook under FOLDER whose answers were changed")
     args = parser.parse_args(argv)
+    notebooks = list(args.notebooks)
+    if args.worked_on:
+        started = started_exercises(args.worked_on)
+        if not started and not notebooks:
+            print(f"No exercise under {args.worked_on} has a changed answer yet: write one, "
+                  "save the notebook, and run this again (or name the notebook).")
+            return 0
+        notebooks += started
+    if not notebooks:
+        parser.error("name a notebook, or a folder with --worked-on")
+    results = []
     try:
-        passed = validate(args.notebook)
+        for notebook in notebooks:
+            if len(notebooks) > 1 or args.worked_on:
+                print(f"\n### {notebook}\n", flush=True)
+            results.append(validate(notebook))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0 if passed else 1
+    if len(notebooks) > 1:
+        failed = [str(n) for n, ok in zip(notebooks, results, strict=True) if not ok]
+        print(f"\n{len(notebooks) - len(failed)} of {len(notebooks)} notebook(s) pass their "
+              "visible tests" + (": fix " + ", ".join(failed) if failed else "."))
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 The oracle is ``nbgrader validate`` (the code behind the Validate button) run
 on the same notebook files: the blank exercise, the exercise with the
-solutions filled in, and one with an edited test cell.
+solutions filled in, and one with an edited test cell. One line differs on
+purpose: where every visible test passes, ours says so and that hidden tests
+still count, where nbgrader says "passes all the tests".
 """
 
 import os
@@ -73,8 +75,9 @@ def test_blank_exercise_fails_exactly_as_nbgrader_says(tmp_path):
 def test_solved_exercise_succeeds_as_nbgrader_says(tmp_path):
     solved = solved_exercise(tmp_path / f"{UNIT}.ipynb")
     nbgrader, ours, status = both(solved)
-    assert nbgrader == v.SUCCESS + "\n"
-    assert ours == nbgrader and status == 0
+    assert nbgrader == v.NBGRADER_SUCCESS + "\n"
+    assert ours == v.SUCCESS + "\n" and status == 0
+    assert "visible tests pass" in ours and "hidden tests" in ours
 
 
 @pytest.mark.slow
@@ -151,3 +154,19 @@ def test_inside_a_validation_it_does_not_recurse(monkeypatch, capsys):
     monkeypatch.setitem(os.environ, v.VALIDATING, "1")
     assert v.validate() is None
     assert "skipped" in capsys.readouterr().out
+
+
+def test_worked_on_tells_a_started_exercise_from_a_blank_one(tmp_path, capsys):
+    blank = tmp_path / "blank" / f"{UNIT}.ipynb"
+    blank.parent.mkdir()
+    blank.write_bytes(paths.exercise(UNIT).read_bytes())
+    assert not v.worked_on(blank) and v.started_exercises(tmp_path) == []
+    assert v.main(["--worked-on", str(tmp_path)]) == 0
+    assert "No exercise under" in capsys.readouterr().out
+    nb = nbformat.read(blank, 4)
+    answer = next(c for c in nb.cells if v.is_solution(c) and "checksum" in c.metadata.nbgrader)
+    answer.source += "\n# started"
+    started = tmp_path / "started" / f"{UNIT}.ipynb"
+    started.parent.mkdir()
+    nbformat.write(nb, started)
+    assert v.worked_on(started) and v.started_exercises(tmp_path) == [started]
