@@ -318,3 +318,177 @@ def test_exercise_holds_no_solution_or_hidden_test(unit):
                 line = line.strip()
                 if len(line) > 12 and not line.startswith("#"):
                     assert line not in student, f"secret line leaked: {line!r}"
+
+
+# --- the lesson's own code handed in ------------------------------------------------------------
+class _Canonical(ast.NodeTransformer):
+    """A function's source with its docstring dropped and its name, parameters and local
+    variables renamed in order of appearance (``v0``, ``v1``...): what stays is the code."""
+
+    def __init__(self, fn):
+        self.names = {fn.name: "f"}
+        for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+            self._rename(a.arg)
+        for a in (fn.args.vararg, fn.args.kwarg):
+            if a:
+                self._rename(a.arg)
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self._rename(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not fn:
+                for a in node.args.args:
+                    self._rename(a.arg)
+
+    def _rename(self, name):
+        self.names.setdefault(name, f"v{len(self.names) - 1}")
+
+    def visit_Name(self, node):
+        return ast.copy_location(ast.Name(self.names.get(node.id, node.id), node.ctx), node)
+
+    def visit_arg(self, node):
+        node.arg = self.names.get(node.arg, node.arg)
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.name = self.names.get(node.name, node.name)
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(
+                getattr(body[0], "value", None), ast.Constant) and isinstance(
+                body[0].value.value, str):
+            body = body[1:] or [ast.Pass()]
+        node.body, node.returns = body, None
+        self.generic_visit(node)
+        return node
+
+
+def canonical(fn):
+    """The canonical source of the parsed function ``fn`` (see ``_Canonical``)."""
+    import copy
+
+    tree = copy.deepcopy(fn)
+    return ast.unparse(_Canonical(tree).visit(tree))
+
+
+def _code_cells(path):
+    return [c.source for c in nbformat.read(path, 4).cells if c.cell_type == "code"]
+
+
+def _parsed(source):
+    try:
+        return ast.parse(source).body
+    except SyntaxError:  # IPython magics: not code a student pastes
+        return []
+
+
+def lesson_code(unit):
+    """The lesson's top-level imports and functions, in notebook order."""
+    imports, functions = [], {}
+    for source in _code_cells(paths.lesson(unit)):
+        for node in _parsed(source):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.append(ast.unparse(node))
+            elif isinstance(node, ast.FunctionDef):
+                functions[node.name] = node
+    return imports, functions
+
+
+def graded_functions(unit):
+    """[(task grade_id, function name, its test cells' grade_ids)] for every function a
+    solution cell defines; a task's test cells are the graded cells after it, up to the
+    next solution cell."""
+    tasks, current = [], None
+    for cell in nbformat.read(paths.solution(unit), 4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            current = []
+            names = [n.name for n in _parsed(cell.source) if isinstance(n, ast.FunctionDef)]
+            tasks += [(meta["grade_id"], name, current) for name in names]
+        elif meta.get("grade") and current is not None:
+            current.append(meta["grade_id"])
+    return tasks
+
+
+def solution_names(unit):
+    """Every top-level name the solution notebook's code cells define."""
+    names = set()
+    for source in _code_cells(paths.solution(unit)):
+        for node in _parsed(source):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign):
+                names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def most_similar(unit, name):
+    """(lesson function's name, difflib ratio) of the lesson function whose canonical
+    source is closest to the solution's ``name``; None when the lesson has no function."""
+    import difflib
+
+    solution = next(n for source in _code_cells(paths.solution(unit))
+                    for n in _parsed(source) if isinstance(n, ast.FunctionDef) and n.name == name)
+    _, functions = lesson_code(unit)
+    mine = canonical(solution)
+    scored = [(difflib.SequenceMatcher(None, mine, canonical(fn), autojunk=False).ratio(), n)
+              for n, fn in functions.items()]
+    if not scored:
+        return None
+    ratio, best = max(scored)
+    return best, round(ratio, 3)
+
+
+def lesson_hand_in(unit, name, lesson_name):
+    """What a student who pastes the lesson hands in for ``name``: the lesson's imports,
+    its other functions (except those whose names the notebook already defines, which a
+    student keeps), and the lesson's ``lesson_name`` renamed ``name``."""
+    imports, functions = lesson_code(unit)
+    taken = solution_names(unit)
+    parts = list(dict.fromkeys(imports))
+    for other, fn in functions.items():
+        if other != lesson_name and other not in taken:
+            parts.append(ast.unparse(fn))
+    import copy
+
+    copied = copy.deepcopy(functions[lesson_name])
+    copied.name = name
+    parts.append(ast.unparse(copied))
+    return "\n\n".join(parts) + "\n"
+
+
+LESSON_COPIES = [(unit, task, name, tests) for unit in UNITS if paths.lesson(unit).exists()
+                 for task, name, tests in graded_functions(unit) if tests and lesson_code(unit)[1]]
+
+
+def lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests):
+    """{test grade_id: the judge's reason to reject (None: passed)} for the lesson's
+    ``lesson_name`` handed in as ``name``; the hand-in failing to run rejects every cell."""
+    cells = graded_cells(paths.solution(unit))
+    reference = reference_records(unit, ran)
+    source = lesson_hand_in(unit, name, lesson_name)
+    results = kernel.run_isolated(source, *(seal(cells[t]) for t in tests))
+    if not results[0].ok:
+        return dict.fromkeys(tests, f"the pasted lesson code fails: {results[0].error}")
+    verdicts = {}
+    for t, r in zip(tests, results[1:], strict=True):
+        models = evaluated_models(kernel, r.records)
+        verdicts[t] = compare(r.records, reference[t], r.error, models) or (
+            "flagged for review" if flagged(r.records, reference[t], models) else None)
+    return verdicts
+
+
+@grouped("solved")
+@pytest.mark.slow
+@pytest.mark.parametrize(("unit", "task", "name", "tests"), LESSON_COPIES,
+                         ids=[f"{u}-{t}-{n}" for u, t, n, _ in LESSON_COPIES])
+def test_lessons_most_similar_function_is_rejected(unit, task, name, tests, solved):
+    """Each task asks for a step past the lesson: the lesson's function most like the
+    solution's (difflib on canonical source), handed in under the task's name with the
+    lesson's imports and other functions beside it, fails the task's test cells sealed,
+    judged as the grader judges them."""
+    kernel, ran = solved(unit)
+    lesson_name, ratio = most_similar(unit, name)
+    verdicts = lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests)
+    assert any(verdicts.values()), (
+        f"the lesson's {lesson_name} (ratio {ratio}) handed in as {name} passes {task}'s "
+        f"tests {tests}: the task must ask for a step past the lesson")
