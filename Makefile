@@ -1,8 +1,11 @@
-# Two commands do all the set-up on a fresh machine with Python 3.11+:
-#   make lab    start the course: JupyterLab on lessons/, nbgrader extensions on
-#   make test   run the whole test suite (lint, notebooks, nbgrader, browser)
-#               (make test-fast: lint and the tests that run no notebook, first)
-# Everything lives in .venv, created on first use.
+# The instructor's repository (README.md says what a fresh machine needs):
+#   make lab      the course in JupyterLab, nbgrader's extensions on (solutions/ included)
+#   make test     the whole test suite (lint, notebooks, nbgrader, browser); installs the
+#                 system packages first (scripts/install-system-packages, as root)
+#                 (make test-fast: lint and the tests that run no notebook, first)
+#   make edition DIR=../tensors-to-lenet-student URL=https://github.com/ORG/REPO
+#                 the student edition, the repository students clone (no solutions)
+# Everything Python lives in .venv, created on first use.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +15,8 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PORT ?= 8888
 
-.PHONY: lab test test-fast exercises check-exercises grade lint check-machine
+.PHONY: lab test test-fast exercises check-exercises grade lint check-machine edition \
+	system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +26,9 @@ $(STAMP): pyproject.toml
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# MNIST first: found ($$DLCOURSE_DATA, the Keras cache) or downloaded, else one line on what to do.
 lab: $(STAMP)
+	@$(BIN)/python -m dlcourse.colab mnist
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons \
 		--ServerApp.port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
@@ -31,7 +37,11 @@ lab: $(STAMP)
 FAST := not slow and not browser
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test: test-fast $(NODE_STAMP)
+# bubblewrap, setpriv, Chromium, node/npm: installed as root, else one `sudo apt-get` line.
+system-packages:
+	scripts/install-system-packages
+
+test: system-packages test-fast $(NODE_STAMP)
 	$(PYTEST) -m "not ($(FAST))" $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -52,6 +62,11 @@ exercises: $(STAMP)
 
 check-exercises: $(STAMP)
 	$(BIN)/python -m grader generate --check
+
+# make edition DIR=../tensors-to-lenet-student URL=https://github.com/ORG/REPO
+edition: $(STAMP)
+	test -n "$(DIR)" -a -n "$(URL)" || { echo "usage: make edition DIR=folder URL=address"; exit 2; }
+	$(BIN)/python -m grader edition "$(DIR)" --url "$(URL)"
 
 # make grade UNIT=01_tensors FROM=~/Downloads/lms-export
 grade: $(STAMP)

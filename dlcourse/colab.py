@@ -8,12 +8,13 @@ Every lesson and exercise starts with two cells that this module writes:
    modules Colab lacks and downloads MNIST into the Keras cache. In the course
    environment it finds everything in place and does nothing, silently.
 
-``REPO_URL`` is the one place that names the course's public repository: the
-badges, the set-up cell and README's badge table are all made from it. After
-changing it, rewrite the notebooks (and README's table) with::
+Students get the course from its student edition (``python -m grader edition DIR
+--url URL``), which writes every badge and set-up cell for its own address
+(``rewrite``) and sets ``REPO_URL`` in its copy of this module. In the
+instructor's repository ``REPO_URL`` stays a placeholder that never reaches a
+student. After changing the cells' text, rewrite the notebooks with::
 
     python -m dlcourse.colab insert lessons/*.ipynb solutions/*/*.ipynb
-    python -m dlcourse.colab badges        # the Markdown table for README
 
 Two environment variables make the set-up cell work without the network:
 ``DLCOURSE_SOURCE`` (what pip installs instead of ``git+REPO_URL``, e.g. a local
@@ -24,12 +25,14 @@ checkout) and ``DLCOURSE_MNIST_URL`` (where MNIST is downloaded from, e.g. a
 import argparse
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-REPO_URL = "https://github.com/OWNER/tensors-to-lenet"  # placeholder: the course's public repo
+# The student edition's address; a placeholder here, replaced in every edition built.
+REPO_URL = "https://github.com/OWNER/tensors-to-lenet"
 BRANCH = "main"
 SOURCE_VAR = "DLCOURSE_SOURCE"
 MNIST_URL_VAR = "DLCOURSE_MNIST_URL"
@@ -40,13 +43,40 @@ MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.n
 COLAB_MISSING = {"ipycanvas": "ipycanvas>=0.14", "nbclient": "nbclient>=0.10",
                  "nbformat": "nbformat>=5.10"}
 BADGE_ID, SETUP_ID = "colab-badge", "colab-setup"
+DOWNLOAD_TIMEOUT = 60  # seconds without a byte before a download counts as failed
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
-def colab_url(path):
-    """The Colab address that opens ``path`` (relative to the repository root) from GitHub."""
-    repo = REPO_URL.removeprefix("https://github.com/").strip("/")
-    return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/{Path(path).as_posix()}"
+GITHUB = "https://github.com/"
+
+
+def is_github(repo_url):
+    """True when Colab can open the notebooks of ``repo_url`` (it opens them from GitHub)."""
+    return repo_url.startswith(GITHUB) and repo_url.removeprefix(GITHUB).strip("/").count("/") == 1
+
+
+def colab_url(path, repo_url=None):
+    """The Colab address that opens ``path`` (relative to the repository root) of the
+    repository at ``repo_url`` (default ``REPO_URL``).
+
+    Colab opens notebooks from GitHub only; for another address (a local path, a file://
+    or other git URL, as in the tests) the badge links to the notebook at that address.
+    """
+    repo_url = (repo_url or REPO_URL).rstrip("/")
+    path = Path(path).as_posix()
+    if is_github(repo_url):
+        repo = repo_url.removeprefix(GITHUB)
+        return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/{path}"
+    return f"{repo_url}/{path}"
+
+
+def pip_source(repo_url=None):
+    """What the set-up cell gives pip for the repository at ``repo_url``: ``git+URL``
+    (a local folder becomes its file:// URL)."""
+    repo_url = repo_url or REPO_URL
+    if "://" not in repo_url:
+        repo_url = Path(repo_url).resolve().as_uri()
+    return f"git+{repo_url}"
 
 
 def published_path(notebook, root=None):
@@ -70,14 +100,14 @@ def published_path(notebook, root=None):
     return Path(*parts).as_posix()
 
 
-def badge_markdown(path):
+def badge_markdown(path, repo_url=None):
     """The Markdown of an "Open in Colab" badge for ``path``."""
-    return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(path)})"
+    return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(path, repo_url)})"
 
 
-def badge_cell(path):
+def badge_cell(path, repo_url=None):
     """The notebook's first cell: the Colab badge and one sentence on the next cell."""
-    text = (f"{badge_markdown(path)}\n\n"
+    text = (f"{badge_markdown(path, repo_url)}\n\n"
             "In Google Colab, run the next cell first: it installs the course's helper "
             "package and MNIST. In the course's own environment it does nothing.")
     import nbformat
@@ -85,25 +115,34 @@ def badge_cell(path):
     return nbformat.v4.new_markdown_cell(text, id=BADGE_ID)
 
 
-SETUP_SOURCE = f'''\
+SETUP_TEMPLATE = '''\
 # Colab (or any Python without the course): install the helper package and MNIST.
 # In the course environment this cell does nothing.
 try:
     import dlcourse
 except ImportError:
     import os, subprocess, sys
-    source = os.environ.get("{SOURCE_VAR}", "git+{REPO_URL}")
+    source = os.environ.get("{source_var}", "{pip_source}")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", source],
                    check=True)
 import dlcourse.colab
 dlcourse.colab.ensure_environment()'''
 
 
-def setup_cell():
+
+def setup_source(repo_url=None):
+    """The set-up cell's code for the repository at ``repo_url`` (default ``REPO_URL``)."""
+    return SETUP_TEMPLATE.format(source_var=SOURCE_VAR, pip_source=pip_source(repo_url))
+
+
+SETUP_SOURCE = setup_source()
+
+
+def setup_cell(repo_url=None):
     """The notebook's second cell: installs what is missing, else does nothing."""
     import nbformat
 
-    return nbformat.v4.new_code_cell(SETUP_SOURCE, id=SETUP_ID)
+    return nbformat.v4.new_code_cell(setup_source(repo_url), id=SETUP_ID)
 
 
 def missing_modules(modules=COLAB_MISSING):
@@ -129,8 +168,11 @@ def ensure_mnist(url=None):
     partial = target.with_suffix(".part")
     print(f"Downloading MNIST from {url} ...", flush=True)
     try:
-        urllib.request.urlretrieve(url, partial)
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as reply, \
+                open(partial, "wb") as out:
+            shutil.copyfileobj(reply, out)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise data.MnistDataError(f"Downloading MNIST from {url} failed ({exc}). "
                                   f"{data.FIX}") from exc
     try:
@@ -196,31 +238,74 @@ def is_current(path, root=None):
         (w.cell_type, w.id, w.source, dict(w.metadata)) for h, w in zip(have, want, strict=True))
 
 
-def badge_table(root=None):
-    """README's Markdown table: one row per unit, badges for its lesson and exercise."""
+def rewrite(nb, path, repo_url):
+    """Point the badge and set-up cells of ``nb`` (an nbformat node published at ``path``,
+    relative to the repository root) at the repository ``repo_url``, in place.
+
+    Only their text changes (ids and metadata stay), so nbgrader's checksums still hold.
+    Raises ValueError if ``nb`` lacks either cell.
+    """
+    want = {BADGE_ID: badge_cell(path, repo_url), SETUP_ID: setup_cell(repo_url)}
+    found = set()
+    for cell in nb.cells[:2]:
+        if cell.get("id") in want:
+            cell.source = want[cell.id].source
+            found.add(cell.id)
+    if found != set(want):
+        raise ValueError(f"{path} does not start with the badge and set-up cells: run "
+                         f"python -m dlcourse.colab insert on its source first")
+    return nb
+
+
+def badge_table(root=None, repo_url=None):
+    """A Markdown table: one row per unit, badges for its lesson and exercise."""
     root = Path(root) if root else Path(__file__).resolve().parent.parent
     rows = ["| unit | lesson | exercise |", "|---|---|---|"]
     for lesson in sorted((root / "lessons").glob("*.ipynb")):
         unit = lesson.stem
         exercise = f"exercises/{unit}/{unit}.ipynb"
-        rows.append(f"| `{unit}` | {badge_markdown(f'lessons/{lesson.name}')} | "
-                    f"{badge_markdown(exercise)} |")
+        rows.append(f"| `{unit}` | {badge_markdown(f'lessons/{lesson.name}', repo_url)} | "
+                    f"{badge_markdown(exercise, repo_url)} |")
     return "\n".join(rows)
 
 
+NO_MNIST = ("{reason} Point the course at a local copy: export DLCOURSE_DATA=/path/to/mnist.npz "
+            "(the file or its folder; `python -m dlcourse.data fetch --dest DIR` makes one "
+            "while online), then start again.")
+
+
+def check_mnist():
+    """``python -m dlcourse.colab mnist``: find MNIST or download it; on failure print one
+    line that says how to point the course at a local file, and return 1."""
+    from dlcourse import data
+
+    try:
+        ensure_mnist()
+    except data.MnistDataError as exc:
+        reason = str(exc).split(" Fix:")[0]
+        print(NO_MNIST.format(reason=reason), file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
-    """``python -m dlcourse.colab insert|check NOTEBOOK ...`` or ``badges``."""
+    """``python -m dlcourse.colab insert|check NOTEBOOK ...``, ``badges`` or ``mnist``."""
     parser = argparse.ArgumentParser(prog="python -m dlcourse.colab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (("insert", "write the badge and set-up cells first (idempotent)"),
                        ("check", "exit 1 naming every notebook whose first cells are stale")):
         sub.add_parser(name, help=text).add_argument("notebooks", nargs="+", type=Path)
-    sub.add_parser("badges", help="print README's table of Colab badges")
+    sub.add_parser("badges", help="print a Markdown table of Colab badges").add_argument(
+        "--url", help="the repository's address (default: REPO_URL)")
+    sub.add_parser("mnist", help="find MNIST or download it into the Keras cache; exit 1 "
+                                 "with one line saying what to do where neither works")
     args = parser.parse_args(argv)
     if args.command == "badges":
-        print(badge_table())
+        print(badge_table(repo_url=args.url))
         return 0
+    if args.command == "mnist":
+        return check_mnist()
     try:
         if args.command == "insert":
             for nb in args.notebooks:

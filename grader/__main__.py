@@ -1,5 +1,5 @@
 """The instructor's commands: ``python -m grader COMMAND`` (generate, collect, autograde,
-feedback, export, roster).
+feedback, export, roster, edition).
 
 Run them from the repository root (or pass ``--root`` to another nbgrader
 course folder). Each is a thin layer over nbgrader; see the module of the
@@ -129,6 +129,23 @@ def _roster(course, args):
     return 0
 
 
+def _edition(course, args):
+    from dlcourse.colab import is_github
+    from grader import edition
+
+    built = edition.build(course.root, args.folder, args.url)
+    url = edition.check_url(args.url)
+    if not is_github(url):
+        print(f"warning: Colab opens notebooks from GitHub only: the badges of an edition at "
+              f"{url} open no notebook in Colab", file=sys.stderr)
+    if built.commit:
+        print(f"{built.folder}: {len(built.changed)} file(s) changed, committed "
+              f"{built.commit[:12]}; push it to {url}")
+    else:
+        print(f"{built.folder}: already up to date ({len(built.files)} files)")
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -187,6 +204,14 @@ def parser():
     r.add_argument("file", help="CSV with the columns id, name, email "
                                 "(see grader/intake/roster.py)")
     r.set_defaults(run=_roster)
+
+    ed = sub.add_parser("edition", help="build (or update) the student edition: the git "
+                        "repository students clone, without solutions or hidden tests")
+    ed.add_argument("folder", help="where: an empty folder, or the edition built before")
+    ed.add_argument("--url", required=True,
+                    help="the edition's public address (e.g. https://github.com/ORG/REPO): "
+                         "every Colab badge and set-up cell points there")
+    ed.set_defaults(run=_edition)
 
     from grader.workshop.cli import add_commands  # hub, participants, release, release-feedback
 
