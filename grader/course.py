@@ -122,6 +122,16 @@ class Course:
         return reports_folder(self.root)
 
     @property
+    def exchange_root(self):
+        """nbgrader's exchange folder: ``c.Exchange.root`` (set in grader/nbgrader_config.py)."""
+        return Path(self.config.Exchange.root)
+
+    @property
+    def exchange_course(self):
+        """This course's folder in the exchange (``inbound/``, ``outbound/``, ``feedback/``)."""
+        return self.exchange_root / self.coursedir.course_id
+
+    @property
     def incoming(self):
         """Where ``collect`` unpacks LMS downloads: nbgrader's
         ``ZipCollectApp.downloaded_directory`` (``instructor-data/incoming``)."""

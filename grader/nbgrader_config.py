@@ -24,6 +24,11 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "
                                                        "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "logs", "*.keras"]
 
+# nbgrader's exchange (release, submit, collect, feedback): its root is set here and nowhere
+# else. Every command reads it from this configuration (grader.course.Course.exchange_root),
+# and the workshop hub gives participants' servers the same value.
+c.Exchange.root = "/srv/nbgrader/exchange"
+
 # Student notebooks carry no outputs; a stub that raises marks unsolved work.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearOutput.enabled = True

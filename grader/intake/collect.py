@@ -117,46 +117,38 @@ def from_lms(course, unit, source=None, student_regexp=None):
 
 
 def from_exchange(course, unit, exchange_root=None):
-    """Collect ``unit`` from nbgrader's exchange; return {student: record}."""
+    """Collect ``unit`` from nbgrader's exchange (``course.exchange_root`` unless
+    ``exchange_root`` is given) with ``grader.intake.inbound.CheckedCollect``; return
+    {"students": {student: record}, "skipped": [{"entry", "reason"}]}: forged and
+    unreadable entries are skipped, refused ones recorded as zeros with the reason."""
     generate.ensure_registered(course, unit)
-    argv = [unit, "--update", "--log-level=WARN"]
+    argv = [unit, "--update", "--log-level=WARN",
+            "--ExchangeFactory.collect=grader.intake.inbound.CheckedCollect"]
     if exchange_root:
         argv.append(f"--Exchange.root={exchange_root}")
     before = {s: _mtime(course, unit, s) for s in course.submitted_students(unit)}
-    linked = exchange_links(course, unit, exchange_root)
-    _run(CollectApp, argv, course.root)
+    app = _run(CollectApp, argv, course.root)
+    findings = getattr(app, "inbound_findings", {"forged": [], "unreadable": [], "refused": {}})
     collected = {}
     expected = triage.grade_ids(course.folder("release", unit=unit), unit)
     for student in course.submitted_students(unit):
         if before.get(student) == _mtime(course, unit, student):
             continue  # not (re)collected this time
         folder = course.folder("submitted", student, unit)
-        if student in linked:  # nbgrader's copy followed them: keep none of it
-            stamp = folder / "timestamp.txt"
-            kept = stamp.read_bytes() if stamp.is_file() else None
-            shutil.rmtree(folder)
-            folder.mkdir(parents=True)
-            if kept is not None:
-                stamp.write_bytes(kept)
-            collected[student] = {"source": "exchange", "status": "refused", "notebook": None,
-                                  "notes": [{"severity": "zero", "kind": "collect", "text": (
-                                      "the submission holds links, which are never followed: "
-                                      + ", ".join(linked[student][:5]) + "; not graded")}]}
+        refused = findings["refused"].get(student)
+        if refused is not None:
+            collected[student] = {"source": refused["entry"], "status": "refused",
+                                  "notebook": None, "notes": [{
+                                      "severity": "zero", "kind": "collect",
+                                      "text": refused["reason"] + "; not graded"}]}
             continue
         collected[student] = tidy(folder, unit, expected)
-    return _finish(course, unit, collected, [])
-
-
-def exchange_links(course, unit, exchange_root=None):
-    """{student: [links]} of the unit's submissions waiting in the exchange's inbound."""
-    root = exchange_root or course.config.Exchange.get("root", "/srv/nbinstructor-data/exchange")
-    inbound = Path(root) / course.coursedir.course_id / "inbound"
-    found = {}
-    for entry in sorted(inbound.glob(f"*+{unit}+*")) if inbound.is_dir() else []:
-        links = triage.links(entry) if not entry.is_symlink() else ["(the folder itself)"]
-        if links:
-            found.setdefault(entry.name.split("+")[0], []).extend(links)
-    return found
+    skipped = [{"entry": f["entry"], "reason": f"claims to be {f['claims']}'s but belongs to "
+                f"{f['owner']}: not collected (an entry counts only for its owner)"}
+               for f in findings["forged"]]
+    skipped += [{"entry": e, "reason": "not an nbgrader submission name "
+                 "(STUDENT+UNIT+TIMESTAMP+RANDOM): not collected"} for e in findings["unreadable"]]
+    return _finish(course, unit, collected, skipped)
 
 
 def _mtime(course, unit, student):

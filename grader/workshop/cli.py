@@ -48,8 +48,11 @@ def _release(course, args):
 def _release_feedback(course, args):
     from grader.workshop.exchange import release_feedback
 
-    released = release_feedback(course, args.unit)
-    print(f"{args.unit}: feedback released to {len(released)} student(s) through the exchange")
+    done = release_feedback(course, args.unit)
+    print(f"{args.unit}: feedback released to {len(done['released'])} student(s) through the "
+          "exchange")
+    for student, reason in sorted(done["skipped"].items()):
+        print(f"  skipped {student}: {reason}")
     return 0
 
 

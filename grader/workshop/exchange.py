@@ -67,7 +67,7 @@ def _run(app_class, argv, root):
 def release(course, unit):
     """Put ``unit``'s student version (``exercises/UNIT``) into the exchange's outbound."""
     generate.ensure_registered(course, unit)
-    root = course.config.Exchange.get("root", "/srv/nbgrader/exchange")
+    root = course.exchange_root
     prepare(root, course.coursedir.course_id)
     _run(ReleaseAssignmentApp, [unit, "--force", "--log-level=WARN"], course.root)
     prepare(root, course.coursedir.course_id)  # nbgrader resets the root to 0777
@@ -75,35 +75,58 @@ def release(course, unit):
 
 
 def release_feedback(course, unit):
-    """nbgrader's ``release_feedback`` of ``unit``; each page then belongs to its
-    student's Unix account (mode 0400) when there is one. Returns {student: [pages]}."""
-    root = course.config.Exchange.get("root", "/srv/nbgrader/exchange")
+    """nbgrader's ``release_feedback`` of ``unit``, one student's failure stopping nobody else's.
+
+    A feedback folder whose submission left no ``submission_secret.txt`` (a refused or
+    missing submission, which nbgrader cannot address a page to) is skipped with the
+    reason. Pages are written with umask 077 and then given to their student's Unix
+    account, mode 0400: nobody else reads them, not even for a moment. Returns
+    {"released": {student: [pages]}, "skipped": {student: reason}}.
+    """
+    root = course.exchange_root
     prepare(root, course.coursedir.course_id)
+    ready, skipped = {}, {}
     for folder in sorted(course.folder("feedback").glob(f"*/{unit}")):
+        student = folder.parent.name
         # nbgrader needs both files beside each page; a page the grader wrote for an
         # ungradable submission has neither: take them from the submission.
-        submitted = course.folder("submitted", folder.parent.name, unit)
+        submitted = course.folder("submitted", student, unit)
         for name in ("timestamp.txt", "submission_secret.txt"):
             if not (folder / name).is_file() and (submitted / name).is_file():
                 (folder / name).write_bytes((submitted / name).read_bytes())
-    _run(ReleaseFeedbackApp, [unit, "--log-level=WARN"], course.root)
-    outbound = course_folder(root, course.coursedir.course_id) / "feedback"
+        missing = [n for n in ("timestamp.txt", "submission_secret.txt")
+                   if not (folder / n).is_file()]
+        if missing:
+            skipped[student] = (f"no {' or '.join(missing)} from a submission (refused or never "
+                                "made): send this page another way")
+        elif not any(folder.glob("*.html")):
+            skipped[student] = "no feedback page: run `feedback` first"
+        else:
+            ready[student] = folder
     released = {}
-    for folder in sorted(course.folder("feedback").glob(f"*/{unit}")):
-        student = folder.parent.name
-        secret = folder / "submission_secret.txt"
-        if not secret.is_file():
-            continue
+    if ready:
+        argv = [unit, "--log-level=WARN"]
+        if skipped:
+            argv.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(skipped))}")
+        old = os.umask(0o077)
+        try:
+            _run(ReleaseFeedbackApp, argv, course.root)
+        finally:
+            os.umask(old)
+    outbound = course_folder(root, course.coursedir.course_id) / "feedback"
+    for student, folder in ready.items():
+        secret = (folder / "submission_secret.txt").read_text()
+        try:
+            account = pwd.getpwnam(student)
+        except KeyError:
+            account = None
+            skipped[student] = "no Unix account of that name: the page stays root's (0400)"
         for page in sorted(folder.glob("*.html")):
-            digest = notebook_hash(secret=secret.read_text(), notebook_id=page.stem)
-            target = outbound / f"{digest}.html"
+            target = outbound / f"{notebook_hash(secret=secret, notebook_id=page.stem)}.html"
             if not target.is_file():
                 continue
-            try:
-                account = pwd.getpwnam(student)
+            if account is not None:
                 os.chown(target, account.pw_uid, account.pw_gid)
-                os.chmod(target, stat.S_IRUSR)
-            except KeyError:
-                pass
-            released.setdefault(student, []).append(target)
-    return released
+                released.setdefault(student, []).append(target)
+            os.chmod(target, stat.S_IRUSR)
+    return {"released": released, "skipped": skipped}

@@ -3,9 +3,12 @@
 The workshop folder (default ``/srv/dlcourse-hub``) holds ``hub/`` (root only: the
 hub's database, cookie secret, passwords, API token and ``settings.json``) and
 ``participant-config/`` (read by every participant's server: nbgrader's student-side
-configuration and the JupyterLab extensions students do not get). nbgrader's
-exchange lives where the course configuration says (``c.Exchange.root``, nbgrader's
-default ``/srv/nbgrader/exchange``).
+configuration and the JupyterLab extensions students do not get) and ``homes/``
+(root only: each participant's home file system, ``grader.workshop.homes``). nbgrader's
+exchange lives where the course configuration sets it (``c.Exchange.root`` in
+``grader/nbgrader_config.py``); participants' servers get the same root. The saved
+MNIST path is also noted in the course's ``instructor-data/workshop.json``, where
+``autograde`` finds it after the workshop.
 """
 
 import json
@@ -14,15 +17,19 @@ import secrets
 import sys
 from pathlib import Path
 
+from grader.course import DATA_FOLDER
+
 DEFAULT_FOLDER = "/srv/dlcourse-hub"
 # configurable-http-proxy, installed by `make hub` (npm ci) beside this code.
 PROXY = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "configurable-http-proxy"
-DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 DEFAULTS = {
     "ip": "0.0.0.0", "port": 8000, "hub_port": 8081, "proxy_api_port": 8001,
     "admins": [], "mem_limit": "4G", "cpu_limit": 1.0, "cull_timeout": 3600,
     "cull_every": 300, "data": None, "home_base": "/home", "uid_base": None,
+    "pids_limit": 1024, "home_size": "2G",
 }
+# Where a course notes the hub's saved MNIST path (read by ``autograde``).
+COURSE_NOTE = "workshop.json"
 # Course folders no participant may read: graded sources with hidden tests, the
 # gradebook and submissions, the wrong-answer fixtures, and git history (it holds them all).
 PRIVATE = ("solutions", "instructor-data", "tests", ".git")
@@ -35,6 +42,14 @@ PARTICIPANT_SERVER = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.course_list": False}}}
 
 
+def saved_data(course):
+    """The MNIST path the course's workshop hub was given (``hub --data``), or None."""
+    try:
+        return json.loads((course.root / DATA_FOLDER / COURSE_NOTE).read_text()).get("data")
+    except (OSError, ValueError):
+        return None
+
+
 class Workshop:
     """The hub of ``course`` (a ``grader.course.Course``) with its state in ``folder``."""
 
@@ -45,7 +60,8 @@ class Workshop:
         self.participant_config = self.folder / "participant-config"
         self.settings_path = self.hub / "settings.json"
         self.token_path = self.hub / "admin-token"
-        self.exchange = Path(course.config.Exchange.get("root", DEFAULT_EXCHANGE))
+        self.exchange = course.exchange_root
+        self.homes = self.folder / "homes"
         self.course_id = course.coursedir.course_id
         self.venv_bin = Path(sys.executable).parent
 
@@ -69,6 +85,8 @@ class Workshop:
             raise ValueError(f"unknown workshop settings: {', '.join(sorted(unknown))}")
         saved.update({k: v for k, v in changes.items() if v is not None})
         self.settings_path.write_text(json.dumps(saved, indent=1))
+        note = self.course.root / DATA_FOLDER / COURSE_NOTE
+        note.write_text(json.dumps({"folder": str(self.folder), "data": saved.get("data")}))
         return self.settings()
 
     def users(self):

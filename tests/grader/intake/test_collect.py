@@ -3,8 +3,12 @@ holds the unit (so nothing runs nbgrader's converters): an LMS export staged, co
 by nbgrader's zip_collect with the course plugins, recorded and registered."""
 
 import json
+import os
+import pwd
+import shutil
 import sys
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -125,12 +129,76 @@ def test_tidy_names_the_chosen_notebook_after_the_unit(tmp_path):
     assert [n["severity"] for n in record["notes"]] == ["info", "review"]
 
 
-def test_exchange_links_names_the_students_whose_submission_holds_links(course, tmp_path):
-    inbound = tmp_path / "exchange" / "tensors-to-lenet" / "inbound"
-    notebook(inbound / f"ann+{UNIT}+2026-12-01 10:00:00.000000 UTC+abc+1" / "a.ipynb")
-    bo = inbound / f"bo+{UNIT}+2026-12-01 10:00:00.000000 UTC+abd+2"
-    bo.mkdir(parents=True)
-    (bo / f"{UNIT}.ipynb").symlink_to(course.root / "solutions")
-    (inbound / f"cy+{UNIT}+2026-12-01 10:00:00.000000 UTC+abe+3").symlink_to(bo)
-    assert collect.exchange_links(course, UNIT, tmp_path / "exchange") == {
-        "bo": [f"{UNIT}.ipynb"], "cy": ["(the folder itself)"]}
+TEST_COURSE = "dlcourse-collect-test"  # its own folder in the real exchange root
+
+
+@pytest.fixture()
+def exchange_course(tmp_path, monkeypatch):
+    """A scratch course whose exchange is the configured one (/srv/nbgrader/exchange),
+    under a course id of its own; its exchange folder is removed afterwards."""
+    root = tmp_path / "course"
+    db = write_scratch_config(root, f"c.CourseDirectory.course_id = {TEST_COURSE!r}\n")
+    (root / "solutions" / UNIT).mkdir(parents=True)
+    notebook(root / "exercises" / UNIT / f"{UNIT}.ipynb", ["double", "halve"])
+    record_unit(new_gradebook(db), UNIT)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    course = Course(root)
+    shutil.rmtree(course.exchange_course, ignore_errors=True)
+    yield course
+    shutil.rmtree(course.exchange_course, ignore_errors=True)
+
+
+def entry(course, student, stamp, owner, tag):
+    """An inbound entry named for ``student``, owned by the account ``owner``, holding a
+    notebook and a secret (as nbgrader's submit leaves them)."""
+    folder = course.exchange_course / "inbound" / f"{student}+{UNIT}+2026-12-01 {stamp} UTC+{tag}"
+    notebook(folder / f"{UNIT}.ipynb")
+    (folder / "timestamp.txt").write_text(f"2026-12-01 {stamp} UTC")
+    (folder / "submission_secret.txt").write_text(f"secret-{tag}")
+    account = pwd.getpwnam(owner)
+    for path in (folder, *folder.rglob("*")):
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    return folder
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="entries owned by other accounts need root")
+def test_exchange_collect_counts_an_entry_only_for_its_owner(exchange_course):
+    course = exchange_course
+    assert course.exchange_root == Path("/srv/nbgrader/exchange")  # grader/nbgrader_config.py
+    entry(course, "root", "10:00:00.000000", "root", "a")
+    daemon = entry(course, "daemon", "10:00:00.000000", "daemon", "b")
+    # forged in daemon's name: an earlier one holding a link, a later one by bin
+    early = entry(course, "daemon", "09:00:00.000000", "root", "c")
+    (early / "x.ipynb").symlink_to(course.root / "solutions")
+    entry(course, "daemon", "11:00:00.000000", "bin", "d")
+    entry(course, "nobody", "10:00:00.000000", "root", "e")  # nobody never submitted
+    linked = entry(course, "bin", "10:00:00.000000", "bin", "f")
+    (linked / "other.ipynb").symlink_to(daemon / f"{UNIT}.ipynb")
+    fifo = entry(course, "sys", "10:00:00.000000", "sys", "g")
+    os.mkfifo(fifo / "pipe")
+    big = entry(course, "games", "10:00:00.000000", "games", "h")
+    with open(big / "data.bin", "wb") as fh:
+        fh.truncate(101_000_000)  # nbgrader's max_dir_size: 100,000 kB
+    odd = course.exchange_course / "inbound" / f"man+{UNIT}+not a time+i"
+    odd.mkdir()
+    os.chown(odd, pwd.getpwnam("man").pw_uid, -1)
+
+    report = collect.from_exchange(course, UNIT)  # no exchange root given
+
+    students = report["students"]
+    assert {s: r["status"] for s, r in students.items()} == {
+        "root": "ok", "daemon": "ok", "bin": "refused", "sys": "refused", "games": "refused"}
+    assert (course.folder("submitted", "daemon", UNIT) / "submission_secret.txt"
+            ).read_text() == "secret-b"
+    assert "links" in students["bin"]["notes"][0]["text"]
+    assert "not a regular file" in students["sys"]["notes"][0]["text"]
+    assert "larger than 100 MB" in students["games"]["notes"][0]["text"]
+    assert sorted(p.name for p in course.folder("submitted", "bin", UNIT).iterdir()) == [
+        "submission_secret.txt", "timestamp.txt"]  # nothing of a refused entry but these
+    skipped = {s["entry"].split("+")[-1]: s["reason"] for s in report["skipped"]}
+    assert set(skipped) == {"c", "d", "e", "i"}
+    assert "claims to be daemon's but belongs to bin" in skipped["d"]
+    assert "not an nbgrader submission name" in skipped["i"]
+    assert not course.folder("submitted", "nobody", UNIT).exists()
+    with Gradebook(course.db_url) as gb:
+        assert "nobody" not in {s.id for s in gb.students}
