@@ -15,6 +15,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import sysconfig
 import time
 import urllib.request
 from pathlib import Path
@@ -44,6 +46,65 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def borrowed_environment(venv, jupyter=False):
+    """A virtual environment at ``venv`` that has every package of this one but the course.
+
+    What ``pip install`` of the course's dependencies would give, without the network:
+    its site-packages reads this environment's through a .pth line (which does not
+    run the course's editable-install hook, so ``import dlcourse`` fails until the
+    course is installed into it). With ``jupyter``, its ``share/jupyter`` and
+    ``etc/jupyter`` are this environment's too (JupyterLab's and nbgrader's extensions,
+    as pip would have put them there). Returns ``(python, its site-packages)``.
+    """
+    venv = Path(venv)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; "
+                           "print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "course-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    if jupyter:
+        for part in ("share", "etc"):
+            (venv / part).mkdir(exist_ok=True)
+            (venv / part / "jupyter").symlink_to(Path(sys.prefix) / part / "jupyter")
+    return python, site
+
+
+def wait_for_server(base, token, process, timeout=90):
+    """Wait until the Jupyter server at ``base`` answers ``/api/status``; raise if
+    ``process`` exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode})")
+        try:
+            request = urllib.request.Request(f"{base}/api/status",
+                                             headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"the server at {base} did not answer within {timeout} s")
+
+
+def stop_group(process, timeout=20):
+    """SIGTERM ``process``'s process group (a server and its kernels), then SIGKILL."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait(timeout=10)
 
 
 def scratch_course(root):
