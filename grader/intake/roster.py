@@ -7,8 +7,13 @@ student's id in the gradebook (``grader.course.STUDENT_ID``: letters, digits,
 is split into first and last name (``"Doe, Jane"``: last name before the
 comma; ``"Jane Doe"``: the last word is the last name, so write names with
 several last names as ``"van der Berg, Jan"``); ``email`` may be empty. The
-file may come from a spreadsheet (UTF-8, with or without a byte-order mark,
-commas or semicolons).
+file may come from a spreadsheet: UTF-8 with or without a byte-order mark,
+commas, semicolons or tabs, quoted fields with doubled quotes and line breaks
+inside them, as Excel's and LibreOffice's "CSV" writes them.
+
+A name or email may not start with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return: a spreadsheet would run it as a formula, and the LMS files
+(``grader.reporting.lms``) must carry an email unchanged for the LMS to match it.
 
 ``read_roster`` checks the whole file and raises one ``ValueError`` that names
 every bad line; ``add_to_gradebook`` adds the students or updates their names
@@ -16,11 +21,13 @@ and emails (nbgrader's ``Gradebook.update_or_create_student``), never removes on
 """
 
 import csv
+import io
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 
 from grader.course import STUDENT_ID
+from grader.reporting.escape import FORMULA_START
 
 COLUMNS = ("id", "name", "email")
 
@@ -35,11 +42,20 @@ def split_name(name):
     return (first, last) if first else (last, "")
 
 
-def _dialect(text):
-    try:
-        return csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        return csv.excel
+def _delimiter(text):
+    """The delimiter of the header line: the first of ``,;<tab>`` it holds, else ``,``.
+    Only the delimiter is guessed; quoting is always the spreadsheets' (doubled quotes)."""
+    header = text.split("\n", 1)[0]
+    return min((header.index(d), d) for d in ",;\t" if d in header)[1] if any(
+        d in header for d in ",;\t") else ","
+
+
+def _records(reader):
+    """(line where the record starts, record) of a csv reader's records."""
+    start = reader.line_num + 1
+    for values in reader:
+        yield start, values
+        start = reader.line_num + 1
 
 
 def read_roster(path):
@@ -55,7 +71,7 @@ def read_roster(path):
     except UnicodeDecodeError as exc:
         raise ValueError(f"roster {path} is not UTF-8 text ({exc}): save it from your "
                          "spreadsheet as 'CSV UTF-8'") from None
-    reader = csv.reader(text.splitlines(), _dialect(text))
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=_delimiter(text))
     header = next(reader, None)
     if not header:
         raise ValueError(f"roster {path} is empty: it needs a header row id,name,email "
@@ -68,7 +84,7 @@ def read_roster(path):
                          "id, name, email")
     where = {c: names.index(c) for c in COLUMNS}
     rows, problems, seen_ids, seen_emails = [], [], {}, {}
-    for line, values in enumerate(reader, start=2):
+    for line, values in _records(reader):
         if not any(v.strip() for v in values):
             continue
         values = values + [""] * (len(names) - len(values))
@@ -81,14 +97,17 @@ def read_roster(path):
             problems.append(f"line {line}: id {sid!r} is already on line {seen_ids[sid]}")
         else:
             seen_ids[sid] = line
-        if email and (email.count("@") != 1 or " " in email or email.startswith("@")
-                      or email.endswith("@")):
+        if email and (email.count("@") != 1 or " " in email or email.endswith("@")
+                      or email.startswith(FORMULA_START)):
             problems.append(f"line {line}: email {email!r} is not an email address")
         elif email and email.lower() in seen_emails:
             problems.append(f"line {line}: email {email!r} is already on line "
                             f"{seen_emails[email.lower()]}")
         elif email:
             seen_emails[email.lower()] = line
+        if name.startswith(FORMULA_START):
+            problems.append(f"line {line}: name {name!r} starts with {name[0]!r}, which a "
+                            "spreadsheet runs as a formula: write the name without it")
         first, last = split_name(name)
         rows.append({"id": sid, "first_name": first or None, "last_name": last or None,
                      "email": email or None})

@@ -18,8 +18,6 @@ are in the student's own notebook.
 message, and what the grader noticed about the submission.
 """
 
-import html
-
 import nbformat
 from nbformat.v4 import new_markdown_cell
 from nbgrader import utils
@@ -27,6 +25,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from grader.reporting import notes
+from grader.reporting.escape import markdown_text
 
 PLACEHOLDER = "# (hidden tests: not shown)"
 MAX_MESSAGE = 1500
@@ -150,4 +149,4 @@ _WORDS = {"zero": "Score set to zero", "review": "To be looked at by a person", 
 
 def _cell_text(text):
     first = str(text).strip().splitlines()[0] if str(text).strip() else ""
-    return html.escape(first[:300]).replace("|", "\\|")
+    return markdown_text(first[:300])

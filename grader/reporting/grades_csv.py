@@ -29,6 +29,7 @@ from nbgrader.plugins import ExportPlugin
 
 from grader.course import Course
 from grader.reporting import records
+from grader.reporting.escape import csv_row
 
 NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name",
                     "first_name", "email", "raw_score", "late_submission_penalty", "score",
@@ -95,11 +96,12 @@ def _course_columns(course, unit, student):
 
 
 def write_csv(path, table, columns=COLUMNS):
-    """Write ``table`` (dicts) to ``path`` as CSV with the header ``columns``."""
+    """Write ``table`` (dicts) to ``path`` as CSV with the header ``columns``, every cell
+    safe to open in a spreadsheet (``grader.reporting.escape.csv_cell``)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(table)
+        writer.writerows(csv_row(row) for row in table)
 
 
 class GradesCsvExportPlugin(ExportPlugin):

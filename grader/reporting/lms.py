@@ -42,6 +42,8 @@ left out of moodle.csv (and named, see ``write_moodle``): add the email with
 
 import csv
 
+from grader.reporting.escape import csv_row
+
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_STUDENT_COLUMNS = ["First name", "Last name", "ID number", "Email address"]
 
@@ -116,9 +118,10 @@ def moodle_table(table):
 
 
 def write(path, rows):
-    """Write the list rows ``rows`` to ``path`` as UTF-8 CSV."""
+    """Write the list rows ``rows`` to ``path`` as UTF-8 CSV, every cell safe to open in a
+    spreadsheet (``grader.reporting.escape.csv_cell``)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
+        csv.writer(fh, lineterminator="\n").writerows(csv_row(row) for row in rows)
 
 
 def write_canvas(path, table, lms_ids=None):

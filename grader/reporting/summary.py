@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from grader.reporting import analytics
+from grader.reporting.escape import markdown_text
 
 
 def totals(table):
@@ -64,10 +65,6 @@ def write(summary, out_dir):
     return paths
 
 
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(summary):
     """summary.md: per unit a table of its tests (worst first) and its chart; totals;
     the submissions that need a look."""
@@ -80,7 +77,7 @@ def markdown(summary):
         for t in tests:
             mean = "–" if t["mean"] is None else f"{t['mean']:.2f}"
             rate = "–" if t["failure_rate"] is None else f"{100 * t['failure_rate']:.0f} %"
-            errors = "<br>".join(f"{n}× `{_cell(m)}`" for m, n in t["messages"]) or "–"
+            errors = "<br>".join(f"{n}× {markdown_text(m)}" for m, n in t["messages"]) or "–"
             lines.append(f"| {t['test']} | {t['max_score']:g} | {t['submissions']} | {mean} "
                          f"| {rate} | {errors} |")
         lines.append("")
@@ -90,8 +87,8 @@ def markdown(summary):
     if not summary["review"]:
         lines.append("Nothing: every submission was graded without anything to check.")
     for r in summary["review"]:
-        lines.append(f"- **{r['student_id']}**, {r['unit']} ({r['status']}, score {r['score']}):"
-                     f" {r['reasons']}")
+        lines.append(f"- **{markdown_text(r['student_id'])}**, {r['unit']} "
+                     f"({r['status']}, score {r['score']}): {markdown_text(r['reasons'])}")
     return "\n".join(lines) + "\n"
 
 

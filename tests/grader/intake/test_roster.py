@@ -44,7 +44,33 @@ def test_read_roster_any_column_order_bom_and_semicolons(tmp_path):
     ]
 
 
+def test_read_roster_as_excel_and_libreoffice_write_it(tmp_path):
+    # Excel's "CSV UTF-8": a byte-order mark, CRLF, quotes doubled inside quoted fields
+    excel = (b'\xef\xbb\xbfid,name,email\r\nrsmith,"Smith, Robert ""Bob""",rs@uni.example\r\n'
+             b'jdoe,"Doe, Jane",\r\n')
+    # LibreOffice with "quote all text cells", semicolons, and a line break inside a cell
+    libre = (b'"id";"name";"email";"note"\n"rsmith";"Smith, Robert ""Bob""";"rs@uni.example";'
+             b'"two\nlines"\n"jdoe";"Doe, Jane";"";""\n')
+    want = [{"id": "rsmith", "first_name": 'Robert "Bob"', "last_name": "Smith",
+             "email": "rs@uni.example"},
+            {"id": "jdoe", "first_name": "Jane", "last_name": "Doe", "email": None}]
+    for name, data in (("excel.csv", excel), ("libre.csv", libre)):
+        (tmp_path / name).write_bytes(data)
+        assert read_roster(tmp_path / name) == want, name
+
+
+def test_a_problem_after_a_line_break_in_a_cell_names_the_right_line(tmp_path):
+    path = roster(tmp_path, 'id,name,email\njdoe,"Doe,\nJane",\n../x,Eve,\n')
+    with pytest.raises(ValueError, match="line 4: id '../x'"):
+        read_roster(path)
+
+
 @pytest.mark.parametrize("text, expected", [
+    ("id,name,email\nm,Mallory,=1+2@uni.example\n",
+     "line 2: email '=1+2@uni.example' is not an email address"),
+    ("id,name,email\nm,@Mallory,\n", "line 2: name '@Mallory' starts with '@'"),
+    ("id,name,email\nm,\"=HYPERLINK(1),x\",\n", "name '=HYPERLINK(1),x' starts with '='"),
+    ("id,name,email\nm,-Mallory,\n", "starts with '-', which a spreadsheet runs as a formula"),
     ("id,name\njdoe,Jane Doe\n", "no column email"),
     ("", "is empty"),
     ("id,name,email\njdoe,Jane,a@x.org\njdoe,John,b@x.org\n",

@@ -68,8 +68,8 @@ def test_summary_markdown_names_tests_errors_charts_and_reasons(course, tmp_path
     done = export(course, tmp_path)
     md = (tmp_path / "summary.md").read_text()
     assert "![failure rate per test of 01_early](failures-01_early.png)" in md
-    assert ("| t_shape | 2 | 3 | 0.67 | 67 % | 1× `(failed without an error message)`<br>"
-            "1× `AssertionError: shape: expected (2, 3), got (3, 2)` |") in md
+    assert ("| t_shape | 2 | 3 | 0.67 | 67 % | 1× (failed without an error message)<br>"
+            "1× AssertionError: shape: expected (2, 3), got (3, 2) |") in md
     assert md.index("| t_shape |") < md.index("| t_value |")  # worst first
     assert f"- **bob**, 01_early (not graded, score 0.0): {BOB_REASON}" in md
     assert "4 students, out of 6 points" in md
