@@ -2,16 +2,13 @@
 
 The set-up cell's two branches run in real kernels: in the course environment
 it prints nothing; in a fresh virtual environment without the course it installs
-the helper package from (a copy of) this checkout and gets MNIST from a
-``file://`` URL, with pip forbidden to use the network.
+the helper package from a student edition (built with a local path as its
+address, so pip clones that git repository) and gets MNIST from a ``file://``
+URL, with pip forbidden to use the network.
 """
 
 import json
 import shutil
-import subprocess
-import sys
-import sysconfig
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,8 +16,10 @@ from nbclient import NotebookClient
 from support import paths
 from support.grading import ScratchCourse
 from support.kernel import LiveKernel
+from support.lab import borrowed_environment
 
 from dlcourse import colab, data
+from grader import edition
 
 NOTEBOOKS = (sorted(paths.LESSONS.glob("*.ipynb")) + sorted(paths.SOLUTIONS.glob("*/*.ipynb"))
              + sorted(paths.EXERCISES.glob("*/*.ipynb")))
@@ -52,9 +51,28 @@ def test_badges_open_the_published_notebook_in_colab():
     assert f"git+{colab.REPO_URL}" in first_code_cell(lesson).source
 
 
-def test_readme_holds_the_badge_table():
-    assert colab.badge_table() in (paths.ROOT / "README.md").read_text(), (
-        "README's Colab table is stale: paste the output of python -m dlcourse.colab badges")
+def test_the_instructor_readme_holds_no_placeholder_badge():
+    readme = (paths.ROOT / "README.md").read_text()
+    assert colab.colab_url("lessons/01_tensors.ipynb") not in readme, (
+        "README links students to the placeholder address: badges live in the edition")
+
+
+def test_cells_for_another_address():
+    url = "https://github.com/acme/course"
+    assert colab.colab_url("lessons/01_tensors.ipynb", url) == (
+        "https://colab.research.google.com/github/acme/course/blob/main/lessons/01_tensors.ipynb")
+    assert '"git+https://github.com/acme/course"' in colab.setup_source(url)
+    assert colab.pip_source("/srv/edition") == "git+file:///srv/edition"
+    assert not colab.is_github("file:///srv/edition") and colab.is_github(url)
+    nb = nbformat.read(paths.lesson("01_tensors"), 4)
+    rest = [c.source for c in nb.cells[2:]]
+    colab.rewrite(nb, "lessons/01_tensors.ipynb", url)
+    assert nb.cells[0].source == colab.badge_cell("lessons/01_tensors.ipynb", url).source
+    assert nb.cells[1].source == colab.setup_source(url)
+    assert [c.source for c in nb.cells[2:]] == rest
+    nb.cells = nb.cells[1:]
+    with pytest.raises(ValueError, match="does not start with the badge"):
+        colab.rewrite(nb, "lessons/01_tensors.ipynb", url)
 
 
 def test_a_notebook_outside_the_course_is_refused(tmp_path):
@@ -148,19 +166,9 @@ def test_set_up_cell_is_silent_in_the_course_environment():
 
 
 def fresh_environment(tmp_path):
-    """A virtual environment with everything the course needs except the course itself.
-
-    Its site-packages reads the course environment's through a .pth line (which
-    does not run the course's editable-install hook), so pip, ipykernel, NumPy
-    and TensorFlow are there and ``import dlcourse`` fails, as in Colab.
-    """
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; "
-                           "print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    (Path(site) / "course-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    """A virtual environment with everything the course needs except the course itself
+    (``import dlcourse`` fails, as in Colab), and a kernel spec that runs it."""
+    python, site = borrowed_environment(tmp_path / "venv")
     kernels = tmp_path / "jupyter" / "kernels" / "fresh-venv"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({
@@ -174,27 +182,24 @@ def test_set_up_cell_installs_the_course_and_mnist_where_they_are_missing(
         no_mnist, shared_mnist, monkeypatch):
     tmp_path = no_mnist
     python, site = fresh_environment(tmp_path)
-    checkout = tmp_path / "checkout"  # a copy: building writes build/ and *.egg-info into it
-    checkout.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(paths.ROOT / name, checkout / name)
-    for package in ("dlcourse", "grader"):
-        shutil.copytree(paths.ROOT / package, checkout / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+    # The student edition, its address a local folder: pip clones that git repository.
+    published = tmp_path / "edition"
+    edition.build(paths.ROOT, published, str(published))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv(colab.SOURCE_VAR, str(checkout))
+    monkeypatch.delenv(colab.SOURCE_VAR, raising=False)
     monkeypatch.setenv(colab.MNIST_URL_VAR, shared_mnist.as_uri())
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # no network: a download attempt fails the test
     monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")  # (pip's spelling of "no isolation")
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     monkeypatch.delenv("PYTHONPATH", raising=False)
 
-    setup = first_code_cell(paths.lesson("01_tensors")).source
-    assert setup == colab.SETUP_SOURCE
+    setup = first_code_cell(published / "lessons" / "01_tensors.ipynb").source
+    assert f'"git+{published.as_uri()}"' in setup
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in (
         "import importlib.util\nprint('before:', importlib.util.find_spec('dlcourse'))",
         setup,
-        "import dlcourse, dlcourse.data\nprint('from:', dlcourse.__file__)\n"
+        "import dlcourse, dlcourse.colab, dlcourse.data\nprint('from:', dlcourse.__file__)\n"
+        "print('edition:', dlcourse.colab.REPO_URL)\n"
         "(x, y), _ = dlcourse.data.load_mnist()\nprint('mnist:', x.shape, y.shape)",
         setup)])
     work = tmp_path / "work"
@@ -209,6 +214,7 @@ def test_set_up_cell_installs_the_course_and_mnist_where_they_are_missing(
     assert f"Downloading MNIST from {shared_mnist.as_uri()}" in stdout(1)
     assert f"MNIST saved to {data.keras_cache()}" in stdout(1)
     assert f"from: {site}/dlcourse/__init__.py" in stdout(2)
+    assert f"edition: {published}\n" in stdout(2), "pip installed another dlcourse"
     assert "mnist: (60000, 28, 28) (60000,)" in stdout(2)
     assert data.keras_cache().read_bytes() == shared_mnist.read_bytes()
     assert nb.cells[3].outputs == [], "a second run must find everything and do nothing"
