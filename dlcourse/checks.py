@@ -41,6 +41,8 @@ import tempfile
 
 import numpy as _np
 
+from dlcourse import kernels
+
 MIME = "application/vnd.dlcourse.check+json"
 VERSION = 1
 
@@ -496,14 +498,19 @@ class by_hand:
     (``"conv2d_naive"``). The routine is replaced wherever a module or the
     notebook binds that same object (``tf.nn.conv2d`` is also
     ``tf.compat.v2.nn.conv2d``; ``from tensorflow.nn import conv2d``), and put
-    back afterwards. An early warning for careless students: compute the
-    oracle outside the block.
+    back afterwards. The kernels behind the names (``dlcourse.kernels.KERNELS``:
+    ``"tf.nn.conv2d"`` forbids Conv2D and its backprops, ``"tf.nn.softmax"`` the
+    Softmax family, ``"tf.matmul"`` MatMul...) are refused too, whatever reaches
+    them (``tf.raw_ops``, ``gen_nn_ops``, ``keras.ops``, a layer, a traced
+    function). An early warning for careless students: compute the oracle
+    outside the block.
     """
 
     def __init__(self, *names):
         self.names = names
         self.namespace = sys._getframe(1).f_globals
         self.patched = []
+        self.kernels = None
 
     def __enter__(self):
         targets = {}
@@ -521,6 +528,15 @@ class by_hand:
         for key, value in list(self.namespace.items()):
             if id(value) in targets and value is targets[id(value)][1]:
                 self._patch(self.namespace, key, value, targets[id(value)][0])
+        forbidden = kernels.forbidden_kernels(self.names)
+        if forbidden:
+            self.kernels = kernels.KernelGuard(forbidden)
+            try:
+                self.kernels.__enter__()
+            except BaseException:
+                self.kernels = None
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def _patch(self, owner, attr, original, dotted):
@@ -551,6 +567,9 @@ class by_hand:
             else:
                 delattr(owner, attr)
         self.patched.clear()
+        guard, self.kernels = self.kernels, None
+        if guard is not None:
+            guard.__exit__(*exc)
         return False
 
 

@@ -256,3 +256,103 @@ def test_the_stand_in_passed_off_as_a_value_fails_every_check():
     sealed = checks.decode({"type": "sealed"})
     for kind, expected in (("close", np.ones(2)), ("equal", 2), ("shape", (2,))):
         assert "stand-in" in checks.mismatch(kind, sealed, expected, tol=1e-5)
+
+
+def _other_routes(tf, keras):
+    """Ways into TensorFlow's Conv2D, MaxPool, Softmax, MatMul and CropAndResize kernels
+    that no Python name of the by_hand call reaches, each as (what it forbids, the call)."""
+    from tensorflow.python.ops import gen_nn_ops
+
+    x = np.arange(32.0).reshape(1, 4, 4, 2)
+    w = np.ones((3, 3, 2, 1))
+    traced = tf.function(lambda a, b: tf.nn.conv2d(a, b, 1, "VALID"))
+    traced(x, w)  # traced before the guard: only its graph says what it runs
+    nested = tf.function(lambda a, b: traced(a, b) + 1.0)
+    nested(x, w)
+    return [
+        ("tf.nn.conv2d", lambda: tf.raw_ops.Conv2D(input=x, filter=w, strides=[1] * 4,
+                                                   padding="VALID")),
+        ("tf.nn.conv2d", lambda: gen_nn_ops.conv2d(x, w, [1] * 4, "VALID")),
+        ("tf.nn.conv2d", lambda: keras.ops.conv(x.astype("float32"), w.astype("float32"))),
+        ("tf.nn.conv2d", lambda: keras.layers.Conv2D(1, 3)(x.astype("float32"))),
+        ("tf.nn.conv2d", lambda: tf.nn.depthwise_conv2d(x, np.ones((3, 3, 2, 1)), [1] * 4,
+                                                        "VALID")),
+        ("tf.nn.conv2d", lambda: gen_nn_ops.conv2d_backprop_input(
+            [1, 4, 4, 2], w, np.ones((1, 2, 2, 1)), [1] * 4, "VALID")),
+        ("tf.nn.conv2d", lambda: traced(x, w)),
+        ("tf.nn.conv2d", lambda: nested(x, w)),
+        ("tf.nn.conv2d", lambda: tf.function(lambda a: tf.raw_ops.Conv2D(
+            input=a, filter=w, strides=[1] * 4, padding="SAME"))(x)),
+        ("tf.nn.max_pool2d", lambda: tf.raw_ops.MaxPool(input=x, ksize=[1, 2, 2, 1],
+                                                        strides=[1, 2, 2, 1], padding="VALID")),
+        ("tf.nn.max_pool2d", lambda: gen_nn_ops.max_pool_grad(
+            x, x[:, ::2, ::2], np.ones((1, 2, 2, 2)), [1, 2, 2, 1], [1, 2, 2, 1], "VALID")),
+        ("tf.nn.max_pool2d", lambda: keras.ops.max_pool(x, 2)),
+        ("tf.nn.max_pool2d", lambda: tf.nn.dilation2d(x, np.zeros((2, 2, 2)), [1, 2, 2, 1],
+                                                      "VALID", "NHWC", [1, 1, 1, 1])),
+        ("tf.nn.softmax", lambda: tf.raw_ops.Softmax(logits=x[0, 0])),
+        ("tf.nn.softmax", lambda: keras.ops.softmax(x)),
+        ("tf.nn.softmax", lambda: gen_nn_ops.log_softmax(x[0, 0])),
+        ("tf.matmul", lambda: tf.constant(x[0, 0]) @ tf.constant(x[0, 0].T)),
+        ("tf.matmul", lambda: tf.einsum("ij,jk->ik", x[0, 0], x[0, 0].T)),
+        ("tf.image.central_crop", lambda: tf.image.crop_and_resize(
+            x, [[0.0, 0.0, 0.5, 0.5]], [0], (2, 2))),
+    ]
+
+
+def test_by_hand_refuses_the_kernel_whatever_route_reaches_it():
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    for name, call in _other_routes(tf, keras):
+        call()  # allowed outside the guard
+        with pytest.raises(AssertionError, match=f"do not call {name}"):
+            with checks.by_hand(name):
+                call()
+
+
+def test_by_hand_allows_other_kernels_and_what_it_does_not_name():
+    tf = pytest.importorskip("tensorflow")
+    x = np.arange(16.0).reshape(1, 4, 4, 1)
+    with checks.by_hand("tf.nn.conv2d", "tf.nn.max_pool2d", "tf.nn.softmax"):
+        by_numpy = (x[0, :3, :3, 0] * np.ones((3, 3))).sum()
+        by_tf = tf.reduce_sum(tf.exp(x) * 2.0) + tf.matmul(x[0, :, :, 0], x[0, :, :, 0])[0, 0]
+    assert by_numpy == 45.0 and np.isfinite(by_tf.numpy())
+    with checks.by_hand("tf.nn.softmax"):
+        tf.raw_ops.Conv2D(input=x, filter=np.ones((1, 1, 1, 1)), strides=[1] * 4, padding="VALID")
+
+
+def test_by_hand_refuses_a_kernel_even_when_the_error_was_caught():
+    tf = pytest.importorskip("tensorflow")
+    x = np.ones((1, 3, 3, 1))
+
+    def swallowed():
+        try:
+            tf.raw_ops.Conv2D(input=x, filter=np.ones((1, 1, 1, 1)), strides=[1] * 4,
+                              padding="VALID")
+        except AssertionError:
+            pass
+        return 0.0
+
+    with pytest.raises(AssertionError, match="Conv2D kernel"):
+        with checks.by_hand("tf.nn.conv2d"):
+            swallowed()
+
+
+def test_by_hand_notices_its_kernel_guard_removed():
+    pytest.importorskip("tensorflow")
+    from tensorflow.python.framework import op_callbacks
+
+    with pytest.raises(AssertionError, match="guard was removed"):
+        with checks.by_hand("tf.nn.conv2d"):
+            op_callbacks.clear_op_callbacks()
+    assert not op_callbacks.should_invoke_op_callbacks()
+
+
+def test_every_kernel_name_is_a_name_by_hand_resolves():
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("keras")
+    from dlcourse import kernels
+
+    for name in kernels.KERNELS:
+        with checks.by_hand(name):
+            pass
