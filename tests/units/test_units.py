@@ -381,16 +381,28 @@ def _parsed(source):
         return []
 
 
+def _literal(node):
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
+
+
 def lesson_code(unit):
-    """The lesson's top-level imports and functions, in notebook order."""
-    imports, functions = [], {}
+    """The lesson's top-level imports (source), constants ({name: source} of names given
+    a literal) and functions ({name: parsed}), in notebook order."""
+    imports, constants, functions = [], {}, {}
     for source in _code_cells(paths.lesson(unit)):
         for node in _parsed(source):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 imports.append(ast.unparse(node))
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+                  and isinstance(node.targets[0], ast.Name) and _literal(node.value)):
+                constants[node.targets[0].id] = ast.unparse(node)
             elif isinstance(node, ast.FunctionDef):
                 functions[node.name] = node
-    return imports, functions
+    return imports, constants, functions
 
 
 def graded_functions(unit):
@@ -428,7 +440,7 @@ def most_similar(unit, name):
 
     solution = next(n for source in _code_cells(paths.solution(unit))
                     for n in _parsed(source) if isinstance(n, ast.FunctionDef) and n.name == name)
-    _, functions = lesson_code(unit)
+    _, _, functions = lesson_code(unit)
     mine = canonical(solution)
     scored = [(difflib.SequenceMatcher(None, mine, canonical(fn), autojunk=False).ratio(), n)
               for n, fn in functions.items()]
@@ -439,17 +451,21 @@ def most_similar(unit, name):
 
 
 def lesson_hand_in(unit, name, lesson_name):
-    """What a student who pastes the lesson hands in for ``name``: the lesson's imports,
-    its other functions (except those whose names the notebook already defines, which a
-    student keeps), and the lesson's ``lesson_name`` renamed ``name``."""
-    imports, functions = lesson_code(unit)
+    """What a student who pastes the lesson hands in for ``name``: the lesson's imports
+    and constants, its other functions, and its ``lesson_name`` renamed ``name``. Names
+    the solution notebook already defines are left out (a student keeps those), and so
+    are functions that need the lesson's variables to be defined."""
+    import copy
+    import textwrap
+
+    imports, constants, functions = lesson_code(unit)
     taken = solution_names(unit)
     parts = list(dict.fromkeys(imports))
+    parts += [line for constant, line in constants.items() if constant not in taken]
     for other, fn in functions.items():
         if other != lesson_name and other not in taken:
-            parts.append(ast.unparse(fn))
-    import copy
-
+            parts.append("try:\n" + textwrap.indent(ast.unparse(fn), "    ")
+                         + "\nexcept Exception:\n    pass")
     copied = copy.deepcopy(functions[lesson_name])
     copied.name = name
     parts.append(ast.unparse(copied))
@@ -457,7 +473,7 @@ def lesson_hand_in(unit, name, lesson_name):
 
 
 LESSON_COPIES = [(unit, task, name, tests) for unit in UNITS if paths.lesson(unit).exists()
-                 for task, name, tests in graded_functions(unit) if tests and lesson_code(unit)[1]]
+                 for task, name, tests in graded_functions(unit) if tests and lesson_code(unit)[2]]
 
 
 def lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests):
