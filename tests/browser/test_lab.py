@@ -82,3 +82,34 @@ def test_nbgrader_extensions_are_loaded(lab):
     with pytest.raises(urllib.error.HTTPError) as err:
         get(f"{base}/api/status?token=wrong", "wrong")
     assert err.value.code == 403, "the server must require its token"
+
+
+def offline(command, env):
+    """Run ``command`` in the repository without a network (a network namespace of its own)."""
+    unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    probe = subprocess.run([*unshare, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a network namespace here: {probe.stderr.decode()}")
+    return subprocess.run([*unshare, *command], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_lab_without_data_or_network_says_in_one_line_how_to_point_at_a_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DLCOURSE_DATA"}
+    env["HOME"] = str(tmp_path)  # no Keras cache either
+    done = offline(["make", "--no-print-directory", "lab", "LAB_ARGS=--no-browser"], env)
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make")]
+    assert done.returncode != 0 and len(ours) == 1, done.stdout + done.stderr
+    assert "export DLCOURSE_DATA=/path/to/mnist.npz" in ours[0]
+    assert "jupyter lab" not in done.stdout, "JupyterLab started without the data"
+    assert not (tmp_path / ".keras" / "datasets" / "mnist.npz").exists()
+
+
+def test_lab_with_a_wrong_data_path_names_it(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path), DLCOURSE_DATA=str(tmp_path / "nope.npz"))
+    done = subprocess.run(["make", "--no-print-directory", "lab"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make")]
+    assert done.returncode != 0 and len(ours) == 1, done.stderr
+    assert f"No MNIST file at {tmp_path / 'nope.npz'}" in ours[0]
+    assert "export DLCOURSE_DATA=" in ours[0]
