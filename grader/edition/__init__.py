@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from dlcourse import colab
+from grader.workshop.layout import PARTICIPANT_LAB, PARTICIPANT_SERVER
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # What the edition holds of the course (folders copied with these files left out).
@@ -35,6 +36,12 @@ INSTRUCTOR_ONLY = {"distributed", "jupyterhub", "jupyterhub-firstuseauthenticato
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
 PLACEHOLDER = "OWNER"
+# JupyterLab settings of the edition's `make lab` (JUPYTER_CONFIG_PATH): as on the workshop
+# hub, nbgrader's instructor tools (formgrader, create assignment, course list) are off.
+JUPYTER_CONFIG = {
+    ".jupyter/labconfig/page_config.json": PARTICIPANT_LAB,
+    ".jupyter/jupyter_server_config.d/zz-dlcourse-student.json": PARTICIPANT_SERVER,
+}
 AUTHOR = {"GIT_AUTHOR_NAME": "dlcourse edition", "GIT_AUTHOR_EMAIL": "edition@localhost",
           "GIT_COMMITTER_NAME": "dlcourse edition", "GIT_COMMITTER_EMAIL": "edition@localhost"}
 
@@ -128,6 +135,9 @@ def write_tree(root, out, url):
         DEPENDENCIES="\n".join(f'    "{d}",' for d in deps),
         CONDA_DEPENDENCIES="\n".join(f"  - {_conda(d)}" for d in deps),
     )
+    for name, settings in JUPYTER_CONFIG.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
     for name, target in (("README.md", "README.md"), ("Makefile", "Makefile"),
                          ("gitignore", ".gitignore"), ("nbgrader_config.py", "nbgrader_config.py"),
                          ("pyproject.toml.in", "pyproject.toml"),

@@ -148,7 +148,7 @@ def test_make_edition_builds_the_course_s_edition(tmp_path):
 
 def test_the_edition_holds_only_what_students_need(course, built):
     top = {p.name for p in built.iterdir()}
-    assert top == {".git", ".gitignore", "LICENSE", "Makefile", "README.md", "dlcourse",
+    assert top == {".git", ".gitignore", ".jupyter", "LICENSE", "Makefile", "README.md", "dlcourse",
                    "environment.yml", "exercises", "lessons", "nbgrader_config.py",
                    "pyproject.toml"}
     lessons = {p.name for p in (course / "lessons").glob("*.ipynb")}
@@ -301,10 +301,22 @@ def test_make_lab_serves_the_lessons_and_exercises(lab):
     with pytest.raises(urllib.error.HTTPError) as err:
         call(f"{base}/api/contents/solutions", token)
     assert err.value.code == 404
+    # Validate is there; nbgrader's instructor tools are not.
+    _, page, _ = call(f"{base}/lab", token)
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">'
+                                  r'(.*?)</script>', page, re.S).group(1))
+    assert "@jupyter/nbgrader" in {e["name"] for e in config["federated_extensions"]}
+    disabled = set(config.get("disabledExtensions", []))
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= disabled
+    assert not any("validate" in name for name in disabled)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        call(f"{base}/formgrader", token)
+    assert err.value.code == 404
     # `make lab` installed the edition's helper package: its kernels import that one.
     where = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c",
                             "import dlcourse; print(dlcourse.__file__)"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+                           cwd=clone.parent, env=student_env(clone.parent), capture_output=True,
+                           text=True, check=True).stdout.strip()
     assert where == str(clone / "dlcourse" / "__init__.py")
 
 
