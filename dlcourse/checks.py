@@ -262,6 +262,20 @@ def _pair(expected, actual):
     return f"expected{sep}{e},{sep}got{sep}{a}"
 
 
+_NUMBERS = "biuf"  # NumPy dtype kinds of the values a numeric check compares
+
+
+def _is_number(value):
+    """A single real number as it was returned: a Python int, float or bool, a NumPy scalar,
+    or an array or tensor of shape () (not a string, a list or a bigger array)."""
+    if type(value) in (int, float, bool):
+        return True
+    if isinstance(value, (_ndarray, _generic)) or _is_tensor(value):
+        a = _to_numpy(value)
+        return a.ndim == 0 and a.dtype.kind in _NUMBERS
+    return False
+
+
 def mismatch(kind, actual, expected, tol=None, dtype=None):
     """Why ``actual`` fails the check ``kind`` against ``expected`` (None if it passes).
 
@@ -276,6 +290,8 @@ def mismatch(kind, actual, expected, tol=None, dtype=None):
     if kind == "close":
         try:
             a, e = _to_numpy(actual), _to_numpy(expected)
+            if a.dtype.kind not in _NUMBERS:  # "1.5" or 1+0j would convert to a float
+                raise TypeError
             af = a.astype(float)
         except (TypeError, ValueError):
             return f"expected numbers, got {show(actual)}"
@@ -295,7 +311,9 @@ def mismatch(kind, actual, expected, tol=None, dtype=None):
     if kind == "between":
         low, high = expected
         try:
-            v = float(actual)
+            if not _is_number(actual):  # float() would take "0.5" or a one-element list
+                raise TypeError
+            v = float(_to_numpy(actual))
         except (TypeError, ValueError):
             return f"expected a number, got {show(actual)}"
         if not ((low is None or v >= low) and (high is None or v <= high)):

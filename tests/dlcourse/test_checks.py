@@ -356,3 +356,17 @@ def test_every_kernel_name_is_a_name_by_hand_resolves():
     for name in kernels.KERNELS:
         with checks.by_hand(name):
             pass
+
+
+def test_numeric_checks_take_numbers_as_returned_not_after_converting_them():
+    tf = pytest.importorskip("tensorflow")
+    for text in ("0.5", np.array(["0.5"]), [0.5], np.array([0.5]), 0.5 + 0j, np.complex128(0.5)):
+        assert checks.mismatch("between", text, (0.0, 1.0)) is not None, text
+    for number in (0.5, 1, True, np.float32(0.5), np.array(0.5), tf.constant(0.5)):
+        assert checks.mismatch("between", number, (0.0, 1.0)) is None, number
+    assert checks.mismatch("close", "1.5", np.array(1.5), tol=1e-6) is not None
+    for text in (np.array(["1.5", "2"]), np.array([1.5 + 0j, 2.0])):
+        assert checks.mismatch("close", text, np.array([1.5, 2.0]), tol=1e-6) is not None, text
+    assert checks.mismatch("close", [1.5, 2.0], np.array([1.5, 2.0]), tol=1e-6) is None
+    _, error = recorded(checks.assert_between, "0.5", 0.0, 1.0, name="share")
+    assert error == "share: expected a number, got '0.5'"
