@@ -53,9 +53,11 @@ def _collect(course, args):
 
 def _autograde(course, args):
     from grader.grading.autograde import autograde
+    from grader.workshop.layout import saved_data
 
-    if args.data:
-        os.environ["DLCOURSE_DATA"] = str(Path(args.data).resolve())
+    data = args.data or (None if "DLCOURSE_DATA" in os.environ else saved_data(course))
+    if data:  # --data, else DLCOURSE_DATA, else the workshop hub's --data
+        os.environ["DLCOURSE_DATA"] = str(Path(data).resolve())
     elif "DLCOURSE_DATA" not in os.environ:
         print("warning: DLCOURSE_DATA is not set; notebooks that load MNIST will look for it "
               "in the Keras cache (use --data PATH)", file=sys.stderr)
@@ -164,7 +166,8 @@ def parser():
                    help="LMS export: a folder or a zip of per-student zips/folders/notebooks "
                         "(default: what is already in instructor-data/incoming/UNIT/archive)")
     c.add_argument("--exchange", action="store_true", help="collect from nbgrader's exchange")
-    c.add_argument("--exchange-root", help="the exchange folder (default: nbgrader's)")
+    c.add_argument("--exchange-root", help="the exchange folder (default: the course's "
+                   "c.Exchange.root, /srv/nbgrader/exchange)")
     c.add_argument("--student-regexp",
                    help="regular expression with a group student_id, applied to entry names")
     c.set_defaults(run=_collect)

@@ -146,6 +146,10 @@ def from_exchange(course, unit, exchange_root=None):
     skipped = [{"entry": f["entry"], "reason": f"claims to be {f['claims']}'s but belongs to "
                 f"{f['owner']}: not collected (an entry counts only for its owner)"}
                for f in findings["forged"]]
+    for owner, count in sorted(findings.get("forged_by", {}).items()):
+        if count > len([f for f in findings["forged"] if f["owner"] == owner]):
+            skipped.append({"entry": f"{count} entries owned by {owner}",
+                            "reason": "in other students' names: not collected"})
     skipped += [{"entry": e, "reason": "not an nbgrader submission name "
                  "(STUDENT+UNIT+TIMESTAMP+RANDOM): not collected"} for e in findings["unreadable"]]
     return _finish(course, unit, collected, skipped)

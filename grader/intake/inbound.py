@@ -8,8 +8,9 @@ collect. ``CheckedCollect`` (the course's ``ExchangeFactory.collect`` for
 ``python -m grader collect --exchange``) decides per entry instead:
 
 - an entry counts only when its file-system owner (``lstat``, not its name) is the
-  Unix account of the student it names; any other is *forged*: reported, never
-  collected, never compared with the student's own entries;
+  Unix account of the student it names; any other is *forged*: reported (the first
+  ``max_entries`` of each owner by name, the rest counted), never collected, never
+  compared with the student's own entries;
 - of a student's own entries the newest counts, as in nbgrader; it is *refused*
   (zero with the reason, nothing of it copied) when it holds a link or anything but
   folders and regular files, is larger than nbgrader's ``CourseDirectory.max_dir_size``,
@@ -148,7 +149,7 @@ class CheckedCollect(ExchangeCollect):
         pattern = os.path.join(glob.escape(self.inbound_path),
                                f"{student}+{glob.escape(self.coursedir.assignment_id)}+*")
         self.findings = {"forged": [], "unreadable": [], "refused": {}}
-        own = defaultdict(list)
+        own, forged = defaultdict(list), defaultdict(int)
         for path in sorted(glob.glob(pattern)):
             name = os.path.basename(path)
             try:
@@ -158,10 +159,13 @@ class CheckedCollect(ExchangeCollect):
                 continue
             owner = os.lstat(path).st_uid
             if account_uid(record["username"]) != owner:
-                self.findings["forged"].append(
-                    {"entry": name, "claims": record["username"], "owner": owner_name(owner)})
+                forged[owner] += 1
+                if forged[owner] <= self.max_entries:  # beyond: counted, not each named
+                    self.findings["forged"].append({"entry": name, "claims": record["username"],
+                                                    "owner": owner_name(owner)})
                 continue
             own[record["username"]].append(record)
+        self.findings["forged_by"] = {owner_name(uid): n for uid, n in forged.items()}
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
                 duedate = gb.find_assignment(self.coursedir.assignment_id).duedate

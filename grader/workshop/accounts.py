@@ -1,7 +1,8 @@
 """Participants: a Unix account and home each, a hub user, a gradebook student.
 
 ``add_participants`` takes a roster (``grader.intake.roster``: id, name, email) and,
-for each row, creates the Unix account (home mode 0700, so nobody else reads it),
+for each row, creates the Unix account (home mode 0700, so nobody else reads it, on
+a file system of its own of the workshop's ``home_size``: ``grader.workshop.homes``),
 lets the id into the hub (saved in the workshop settings, and through the REST API
 when the hub is running) and adds the student to the gradebook. Running it again
 with a longer roster adds the new rows and changes nothing else.
@@ -14,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 from grader.intake.roster import add_to_gradebook, read_roster
+from grader.workshop import homes
 from grader.workshop.hubapi import HubAPI
 
 # Portable Unix user names (JupyterHub also lower-cases names at login).
@@ -65,7 +67,7 @@ def add_participants(workshop, roster_path):
         if base is not None:
             taken = {p.pw_uid for p in pwd.getpwall()}
             uid = next(u for u in range(int(base) + i, int(base) + 60000) if u not in taken)
-        ensure_account(name, settings["home_base"], uid)
+        homes.ensure(workshop, ensure_account(name, settings["home_base"], uid))
     workshop.save(users=sorted(set(settings.get("users", [])) | set(ids)))
     gradebook = add_to_gradebook(workshop.course, rows)
     api = HubAPI(workshop.api_url(), workshop.admin_token())

@@ -20,7 +20,8 @@ def _hub(course, args):
                   proxy_api_port=args.proxy_api_port, admins=args.admin,
                   mem_limit=args.mem_limit, cpu_limit=args.cpu_limit,
                   cull_timeout=args.cull_timeout, cull_every=args.cull_every, data=args.data,
-                  home_base=args.home_base, uid_base=args.uid_base)
+                  home_base=args.home_base, uid_base=args.uid_base, pids_limit=args.pids_limit,
+                  home_size=args.home_size)
     print(f"workshop set up in {workshop.folder}; exchange {s['exchange']}")
     return 0 if args.setup_only else hub.run(workshop)
 
@@ -68,6 +69,10 @@ def add_commands(sub):
     h.add_argument("--admin", action="append", help="an instructor's user name (repeatable)")
     h.add_argument("--mem-limit", help="memory of each participant's server (default 4G)")
     h.add_argument("--cpu-limit", type=float, help="cores of each server (default 1)")
+    h.add_argument("--pids-limit", type=int, help="processes and threads of each server "
+                   "(default 1024; 0: no limit)")
+    h.add_argument("--home-size", help="size of each participant's home file system "
+                   "(default 2G; 0: no disk limit)")
     h.add_argument("--cull-timeout", type=int, help="stop servers idle this many seconds "
                    "(default 3600)")
     h.add_argument("--cull-every", type=int, help="check for idle servers every N s (default 300)")

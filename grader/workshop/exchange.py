@@ -10,7 +10,10 @@ Here (the instructor's commands run as root, as grading does):
 - ``inbound`` is 3733 (anyone may add, nobody may list or rename another's entry);
 - ``PrivateSubmit`` (the participants' ``ExchangeFactory.submit``) makes each
   submission 0700/0600 once nbgrader has copied it: only its author and root read it;
-- ``release_feedback`` gives each released feedback page to its student, mode 0400.
+- ``release_feedback`` writes pages with umask 077 and gives each to its student, mode
+  0400; a student whose submission left no secret is skipped and named.
+
+What ``collect --exchange`` counts is decided in ``grader.intake.inbound``.
 """
 
 import os

@@ -1,17 +1,19 @@
 """Set up and start the workshop hub: ``python -m grader hub``.
 
 Saves the settings given, prepares the folders and the exchange
-(``Workshop.prepare``), creates the admins' Unix accounts, then runs JupyterHub in
+(``Workshop.prepare``), creates the admins' Unix accounts, mounts every home file
+system that is not mounted (``grader.workshop.homes``), then runs JupyterHub in
 the foreground (as root, in the workshop's ``hub/`` folder) with
 ``grader/workshop/jupyterhub_config.py``. Ctrl-C stops it and every server.
 """
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from grader.workshop import accounts
+from grader.workshop import accounts, homes
 
 CONFIG = Path(__file__).resolve().parent / "jupyterhub_config.py"
 
@@ -32,10 +34,13 @@ def setup(workshop, **settings):
     if settings.get("admins"):
         accounts.check_names(settings["admins"])
         settings["admins"] = sorted(set(workshop.settings()["admins"]) | set(settings["admins"]))
+    if settings.get("home_size") is not None:
+        homes.parse_size(settings["home_size"])
     s = workshop.save(**settings)
     workshop.prepare()
     for name in s["admins"]:
-        accounts.ensure_account(name, s["home_base"])
+        homes.ensure(workshop, accounts.ensure_account(name, s["home_base"]))
+    homes.mount_all(workshop, workshop.users())  # after a reboot
     return s
 
 
@@ -46,4 +51,11 @@ def run(workshop):
     print(f"JupyterHub for {workshop.course_id} on http://{s['ip']}:{s['port']} "
           f"(admins: {', '.join(s['admins']) or 'none'}; {len(workshop.users())} users); "
           f"state in {workshop.hub}", file=sys.stderr, flush=True)
-    return subprocess.call(argv, cwd=workshop.hub, env=env)
+    hub = subprocess.Popen(argv, cwd=workshop.hub, env=env)
+    # Ctrl-C reaches JupyterHub too (same process group): this process waits while it
+    # stops every server, instead of killing it halfway (subprocess.call would).
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return hub.wait()
+    finally:
+        signal.signal(signal.SIGINT, old)

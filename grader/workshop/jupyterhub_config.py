@@ -7,7 +7,7 @@ Everything comes from the workshop's saved settings (``grader.workshop.layout``)
   instructor added sets their password; a name nobody added is refused
   (``create_users = False``), so strangers cannot get in;
 - each participant's server runs as their own Unix user (``CourseSpawner``, a
-  LocalProcessSpawner with memory and CPU limits) in their home;
+  LocalProcessSpawner with memory, CPU and process limits) in their home;
 - idle servers are stopped by jupyterhub-idle-culler; their files stay.
 """
 
@@ -55,6 +55,7 @@ c.Spawner.notebook_dir = "~"
 c.Spawner.default_url = "/lab"
 c.Spawner.mem_limit = s["mem_limit"]
 c.Spawner.cpu_limit = float(s["cpu_limit"])
+c.CourseSpawner.pids_limit = int(s["pids_limit"])
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.Spawner.environment = {

@@ -1,49 +1,87 @@
-"""Participants' servers: JupyterHub's LocalProcessSpawner, with memory and CPU limits.
+"""Participants' servers: JupyterHub's LocalProcessSpawner, with memory, CPU and process limits.
 
 LocalProcessSpawner runs each server as the participant's Unix user (the hub runs
-as root) but enforces neither ``mem_limit`` nor ``cpu_limit``. ``CourseSpawner``
-puts each server, and so every kernel it starts, into a cgroup of its own:
-``dlcourse-hub/<user>`` under the memory, cpu and cpuacct controllers (cgroup v1)
-or the unified hierarchy (v2), with ``memory`` at ``mem_limit`` and the CPU quota at
-``cpu_limit`` cores. Where cgroups cannot be written, the hub logs that the limits
-are not enforced and the server runs anyway.
+as root) but enforces neither ``mem_limit`` nor ``cpu_limit``, and nothing bounds how
+many processes a participant starts (her ``ulimit -u`` counts per user and is usually
+above the machine's ``pid_max``). ``CourseSpawner`` puts each server, and so every
+kernel and process it starts, into a cgroup of its own, ``dlcourse-hub/<user>``:
+memory at ``mem_limit``, the CPU quota at ``cpu_limit`` cores, at most ``pids_limit``
+processes and threads. One table of limits (``LIMITS``) is written under cgroup v1
+(one hierarchy per controller: memory, cpu, cpuacct, pids) or v2 (the unified
+hierarchy, where the hub enables the controllers for its subtree). Where cgroups
+cannot be written, the hub logs that the limits are not enforced and the server runs
+anyway.
 """
 
 import os
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
+from traitlets import Integer
 
 CGROUP = Path("/sys/fs/cgroup")
 GROUP = "dlcourse-hub"
 PERIOD_US = 100_000
 
 
+# One row per limit: (v1 controller, v1 file, v2 file, v1 "none", v2 "none"); the
+# values come from ``values``. The CPU period is the same in both.
+LIMITS = (
+    ("memory", "memory.limit_in_bytes", "memory.max", "-1", "max"),
+    ("cpu", "cpu.cfs_quota_us", "cpu.max", "-1", "max"),
+    ("pids", "pids.max", "pids.max", "max", "max"),
+)
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")
+V2_CONTROLLERS = "+memory +cpu +pids"
+
+
+def unified():
+    """Whether this machine runs cgroup v2 only (``/sys/fs/cgroup`` is the unified tree)."""
+    return (CGROUP / "cgroup.controllers").is_file()
+
+
 def cgroup_folders(user):
     """{controller: folder} of ``user``'s cgroup (``{"unified": folder}`` under v2)."""
-    if (CGROUP / "cgroup.controllers").is_file():
+    if unified():
         return {"unified": CGROUP / GROUP / user}
-    return {name: CGROUP / name / GROUP / user for name in ("memory", "cpu", "cpuacct")
+    return {name: CGROUP / name / GROUP / user for name in V1_CONTROLLERS
             if (CGROUP / name).is_dir()}
 
 
-def limit(user, pid, mem_bytes, cpus):
+def values(mem_bytes, cpus, pids):
+    """{v1 controller: value or None} of the limits asked (None: no limit)."""
+    return {"memory": int(mem_bytes) if mem_bytes else None,
+            "cpu": int(cpus * PERIOD_US) if cpus else None,
+            "pids": int(pids) if pids else None}
+
+
+def writes(kind, limits):
+    """[(file, text)] that set ``limits`` (from ``values``) in a cgroup of ``kind`` (a v1
+    controller, or "unified")."""
+    out = []
+    for controller, v1_file, v2_file, v1_none, v2_none in LIMITS:
+        value = limits[controller]
+        if kind == "unified":
+            text = v2_none if value is None else str(value)
+            out.append((v2_file, f"{text} {PERIOD_US}" if controller == "cpu" else text))
+        elif kind == controller:
+            if controller == "cpu":
+                out.append(("cpu.cfs_period_us", str(PERIOD_US)))
+            out.append((v1_file, v1_none if value is None else str(value)))
+    return out
+
+
+def limit(user, pid, mem_bytes, cpus, pids=None):
     """Move ``pid`` into ``user``'s cgroup with these limits (None: no limit)."""
+    limits = values(mem_bytes, cpus, pids)
     for kind, folder in cgroup_folders(user).items():
         if kind == "unified":
             for parent in (CGROUP, CGROUP / GROUP):
                 parent.mkdir(exist_ok=True)
-                (parent / "cgroup.subtree_control").write_text("+memory +cpu")
+                (parent / "cgroup.subtree_control").write_text(V2_CONTROLLERS)
         folder.mkdir(parents=True, exist_ok=True)
-        if kind == "unified":
-            (folder / "memory.max").write_text(str(mem_bytes) if mem_bytes else "max")
-            quota = int(cpus * PERIOD_US) if cpus else "max"
-            (folder / "cpu.max").write_text(f"{quota} {PERIOD_US}")
-        elif kind == "memory" and mem_bytes:
-            (folder / "memory.limit_in_bytes").write_text(str(mem_bytes))
-        elif kind == "cpu":
-            (folder / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-            (folder / "cpu.cfs_quota_us").write_text(str(int(cpus * PERIOD_US)) if cpus else "-1")
+        for name, text in writes(kind, limits):
+            (folder / name).write_text(text)
         (folder / "cgroup.procs").write_text(str(pid))
 
 
@@ -75,17 +113,22 @@ def release(user):
 
 
 class CourseSpawner(LocalProcessSpawner):
-    """LocalProcessSpawner whose servers get the ``mem_limit`` and ``cpu_limit`` they ask."""
+    """LocalProcessSpawner whose servers get the ``mem_limit``, ``cpu_limit`` and
+    ``pids_limit`` they ask."""
+
+    pids_limit = Integer(
+        1024, help="Most processes and threads one participant's server and everything it "
+                   "starts may have at once (the cgroup's pids.max); 0: no limit").tag(config=True)
 
     def make_preexec_fn(self, name):
         """Join the cgroup in the new process itself, while still root (before it
         drops to the participant and before it can start anything), then drop."""
         drop = super().make_preexec_fn(name)
-        mem, cpus = self.mem_limit, self.cpu_limit
+        mem, cpus, pids = self.mem_limit, self.cpu_limit, self.pids_limit
 
         def preexec():
             try:
-                limit(name, os.getpid(), mem, cpus)
+                limit(name, os.getpid(), mem, cpus, pids)
             except OSError:
                 pass  # start() tries again and logs why
             drop()
@@ -96,9 +139,9 @@ class CourseSpawner(LocalProcessSpawner):
         """Start the server as the participant, in its cgroup."""
         url = await super().start()
         try:
-            limit(self.user.name, self.pid, self.mem_limit, self.cpu_limit)
+            limit(self.user.name, self.pid, self.mem_limit, self.cpu_limit, self.pids_limit)
         except OSError as exc:
-            self.log.warning("memory and CPU limits NOT enforced for %s: cannot write its "
+            self.log.warning("memory, CPU and process limits NOT enforced for %s: cannot write its "
                              "cgroup (%s)", self.user.name, exc)
         return url
 
