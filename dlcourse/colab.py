@@ -65,7 +65,7 @@ def colab_url(path, repo_url=None):
     repo_url = (repo_url or REPO_URL).rstrip("/")
     path = Path(path).as_posix()
     if is_github(repo_url):
-        repo = repo_url.removeprefix(GITHUB)
+        repo = repo_url.removeprefix(GITHUB).removesuffix(".git")
         return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/{path}"
     return f"{repo_url}/{path}"
 

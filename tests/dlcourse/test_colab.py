@@ -61,6 +61,8 @@ def test_cells_for_another_address():
     url = "https://github.com/acme/course"
     assert colab.colab_url("lessons/01_tensors.ipynb", url) == (
         "https://colab.research.google.com/github/acme/course/blob/main/lessons/01_tensors.ipynb")
+    assert colab.colab_url("lessons/01_tensors.ipynb", url + ".git") == (
+        colab.colab_url("lessons/01_tensors.ipynb", url))
     assert '"git+https://github.com/acme/course"' in colab.setup_source(url)
     assert colab.pip_source("/srv/edition") == "git+file:///srv/edition"
     assert not colab.is_github("file:///srv/edition") and colab.is_github(url)
