@@ -380,3 +380,15 @@ def offline(command, cwd, env):
     return subprocess.run([*unshare, *command], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 
+
+
+def test_make_check_names_one_unit_or_every_started_exercise(built):
+    def dry(*args):
+        done = subprocess.run(["make", "--dry-run", "--no-print-directory", "check", *args],
+                              cwd=built, capture_output=True, text=True, timeout=60)
+        return done.stdout.splitlines()[-1]
+
+    assert dry("UNIT=02_graphs") == (
+        ".venv/bin/python -m dlcourse.validate exercises/02_graphs/02_graphs.ipynb")
+    assert dry("NOTEBOOK=mine.ipynb").endswith("dlcourse.validate mine.ipynb")
+    assert dry() == ".venv/bin/python -m dlcourse.validate --worked-on exercises"
