@@ -11,6 +11,9 @@ nested functions too), and refuses the kernels that ``KERNELS`` maps the
 forbidden names to, whatever called them.
 """
 
+import sys
+import threading
+
 CONVOLUTION = frozenset({
     "Conv", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropInputV2", "Conv2DBackpropFilter",
     "Conv2DBackpropFilterV2", "Conv3D", "Conv3DBackpropInput", "Conv3DBackpropInputV2",
@@ -29,6 +32,7 @@ AVG_POOL = frozenset({"AvgPool", "AvgPool3D", "AvgPoolGrad", "AvgPool3DGrad", "F
 SOFTMAX = frozenset({"Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits",
                      "SparseSoftmaxCrossEntropyWithLogits", "SparseSoftmax"})
 SIGMOID = frozenset({"Sigmoid", "SigmoidGrad"})
+SOFTPLUS = frozenset({"Softplus", "SoftplusGrad"})  # log sigmoid(z) = -softplus(-z)
 MATMUL = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "SparseMatMul",
                     "Einsum", "XlaDot", "XlaDotV2", "XlaEinsum"})
 PAD = frozenset({"Pad", "PadV2", "MirrorPad"})
@@ -54,6 +58,9 @@ KERNELS = {
                      "tf.nn.sparse_softmax_cross_entropy_with_logits"), SOFTMAX),
     **dict.fromkeys(("tf.sigmoid", "tf.math.sigmoid", "tf.nn.sigmoid",
                      "keras.activations.sigmoid", "keras.ops.sigmoid"), SIGMOID),
+    **dict.fromkeys(("tf.math.log_sigmoid", "tf.nn.softplus", "tf.math.softplus",
+                     "keras.activations.softplus", "keras.ops.softplus",
+                     "keras.ops.log_sigmoid"), SOFTPLUS),
     **dict.fromkeys(("tf.matmul", "tf.linalg.matmul", "tf.linalg.matvec"), MATMUL),
     "tf.pad": PAD,
     **dict.fromkeys(("tf.image.resize_with_crop_or_pad", "tf.image.central_crop",
@@ -70,17 +77,34 @@ def forbidden_kernels(names):
     return found
 
 
+_SESSION_RUNS = ("_call_tf_sessionrun", "_call_tf_sessionprun")  # run, partial_run, callables
+
+
+def _graph_ops(graph_def):
+    """Op types of a ``GraphDef``: its nodes and the nodes of its function library."""
+    ops = {node.op for node in graph_def.node}
+    for function in graph_def.library.function:
+        ops |= {node.op for node in function.node_def}
+    return ops
+
+
 class KernelGuard:
     """``with KernelGuard({"Conv2D": "tf.nn.conv2d"}):`` fail when a forbidden kernel runs.
 
-    The op callback raises at once, and ``__exit__`` raises again if a forbidden op ran
-    (an error caught inside student code does not hide it) or if the callback was removed.
+    Watched: ops run eagerly or built into a graph in this thread and in threads started
+    inside the block (``threading.setprofile`` registers the callback there), traced
+    functions that run (their graphs are read), and TF1 sessions that run a graph holding a
+    forbidden op (session runs reach no op callback). The op callback raises at once, and
+    ``__exit__`` raises again if a forbidden op ran (an error caught inside student code does
+    not hide it) or if the callback was removed.
     """
 
     def __init__(self, forbidden):
         self.forbidden = dict(forbidden)
         self.ran = []
+        self.active = False
         self._functions = {}
+        self._patched = []
 
     def _message(self, op):
         return (f"solve this by hand: do not call {self.forbidden[op]} "
@@ -103,27 +127,68 @@ class KernelGuard:
         self._functions[name] = ops
         return ops
 
+    def _refuse(self, ops):
+        bad = sorted(set(ops) & self.forbidden.keys())
+        if bad and self.active:
+            self.ran.append(bad[0])
+            raise AssertionError(self._message(bad[0]))
+
     def _callback(self, op_type, inputs, attrs, outputs, op_name=None, graph=None):
+        if not self.active:  # left behind in a thread that outlived the block
+            return None
         if isinstance(op_type, bytes):  # ``execute.execute_with_callbacks`` passes bytes
             op_type = op_type.decode()
         ops = {op_type}
         if op_type not in self.forbidden and graph is None and op_type.startswith("__"):
             ops |= self._ops_of_function(op_type, set())  # a traced function ran
-        bad = sorted(ops & self.forbidden.keys())
-        if bad:
-            self.ran.append(bad[0])
-            raise AssertionError(self._message(bad[0]))
+        self._refuse(ops)
         return None
+
+    def _thread_started(self, frame, event, arg):
+        sys.setprofile(self._previous_profile)  # called once, first thing in a new thread
+        if self.active:
+            self._op_callbacks.add_op_callback(self._callback)
+
+    def _guard_sessions(self):
+        from tensorflow.python.client import session
+
+        guard = self
+        for name in _SESSION_RUNS:
+            original = getattr(session.BaseSession, name)
+
+            def run(self, *args, _original=original, **kwargs):
+                guard._refuse(_graph_ops(self.graph.as_graph_def()))
+                return _original(self, *args, **kwargs)
+
+            setattr(session.BaseSession, name, run)
+            self._patched.append((session.BaseSession, name, original))
+        original_call = session.BaseSession._Callable.__call__
+
+        def call(self, *args, **kwargs):
+            guard._refuse(_graph_ops(self._session.graph.as_graph_def()))
+            return original_call(self, *args, **kwargs)
+
+        session.BaseSession._Callable.__call__ = call
+        self._patched.append((session.BaseSession._Callable, "__call__", original_call))
 
     def __enter__(self):
         from tensorflow.python.eager import context
         from tensorflow.python.framework import op_callbacks
 
         self._context, self._op_callbacks = context.context(), op_callbacks
+        self.active = True
         op_callbacks.add_op_callback(self._callback)
+        self._previous_profile = threading.getprofile()
+        threading.setprofile(self._thread_started)
+        self._guard_sessions()
         return self
 
     def __exit__(self, kind, value, traceback):
+        self.active = False
+        threading.setprofile(self._previous_profile)
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched.clear()
         try:
             self._op_callbacks.remove_op_callback(self._callback)
         except (KeyError, ValueError):

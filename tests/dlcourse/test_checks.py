@@ -370,3 +370,31 @@ def test_numeric_checks_take_numbers_as_returned_not_after_converting_them():
     assert checks.mismatch("close", [1.5, 2.0], np.array([1.5, 2.0]), tol=1e-6) is None
     _, error = recorded(checks.assert_between, "0.5", 0.0, 1.0, name="share")
     assert error == "share: expected a number, got '0.5'"
+
+
+def test_by_hand_refuses_a_kernel_run_by_a_session_or_in_another_thread():
+    tf = pytest.importorskip("tensorflow")
+    import threading
+
+    x, w = np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1))
+    graph = tf.Graph()
+    with graph.as_default():   # built before the guard: no op is created inside it
+        fed = tf.compat.v1.placeholder(tf.float64, (1, 4, 4, 1))
+        conv = tf.nn.conv2d(fed, w, 1, "VALID")
+    session = tf.compat.v1.Session(graph=graph)
+    callable_conv = session.make_callable(conv, [fed])
+
+    def in_a_thread():
+        box = []
+        thread = threading.Thread(target=lambda: box.append(tf.raw_ops.Conv2D(
+            input=x, filter=w, strides=[1] * 4, padding="VALID")))
+        thread.start()
+        thread.join()
+        return box
+
+    for call in (lambda: session.run(conv, {fed: x}), lambda: callable_conv(x), in_a_thread):
+        with pytest.raises(AssertionError, match="Conv2D kernel"):
+            with checks.by_hand("tf.nn.conv2d"):
+                call()
+    assert session.run(conv, {fed: x}).shape == (1, 2, 2, 1) and len(in_a_thread()) == 1
+    session.close()
