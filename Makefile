@@ -79,7 +79,7 @@ grade: $(STAMP)
 # The workshop hub (README "Workshop hosts"): as root, `make hub HUB_ARGS="--admin NAME"`.
 # configurable-http-proxy comes from the npm registry into node_modules/ (package-lock.json).
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --engine-strict  # a node too old for the pinned proxy stops here, saying so
 	touch $(NODE_STAMP)
 
 .PHONY: hub node_modules

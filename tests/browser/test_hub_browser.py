@@ -32,7 +32,7 @@ def hub():
     base = Path(tempfile.mkdtemp(prefix="dlcourse-hubb-"))
     h = None
     try:
-        h = ScratchHub(base, "dlcb-teach", [PARTICIPANT], uid_base=231100)
+        h = ScratchHub(base, "dlcb-teach", [PARTICIPANT])
         h.start()
         h.grader("participants", str(h.roster), "--folder", str(h.folder))
         h.grader("release", UNIT)

@@ -1,28 +1,37 @@
 """The workshop hub end to end: JupyterHub, participants as Unix users, nbgrader's exchange.
 
-One hub per module (tests/support/hub.py), on 127.0.0.1, as root. Three participants
-fetch unit 1 through their own servers (the Assignments tab's API), save an answer
-(perfect, partial, blank) and submit; the instructor collects, autogrades in the
-sandbox, writes and releases feedback; each participant fetches their own. Then
-what must stay private is tried as each participant's own Unix user, and a crashed,
-culled or restarted server or hub loses nothing.
+One hub per module (tests/support/hub.py), on 127.0.0.1, as root, set up with
+README's options only (the configured exchange, /srv/nbgrader/exchange; homes in
+/home). Three participants fetch unit 1 through their own servers (the Assignments
+tab's API), save an answer (perfect, partial, blank) and submit; a fourth, hostile,
+writes straight into the exchange as her own Unix user: a solved notebook in the
+blank participant's name (newer), an entry holding a link in the perfect one's name
+(older), a name nbgrader cannot read, and her own entry holding a link and no secret.
+The instructor collects, autogrades in the sandbox, writes and releases feedback;
+each participant fetches their own. Then what must stay private is tried as each
+participant's own Unix user, the process and disk limits are pushed past, and a
+crashed, culled or restarted server or hub loses nothing.
 """
 
 import copy
+import datetime
+import errno
 import json
 import os
 import re
 import shutil
 import signal
+import stat
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from support.hub import PROXY, ScratchHub, UserServer
+from support.hub import HOME_SIZE, PIDS_LIMIT, PROXY, ScratchHub, UserServer
 from support.paths import solution
 
-from grader.workshop import spawner
+from grader.workshop import homes, spawner
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,6 +43,7 @@ UNIT = "01_tensors"
 COURSE = "tensors-to-lenet"
 ADMIN = "dlcp-teach"
 PEOPLE = {"dlcp-ada": "perfect", "dlcp-bob": "partial", "dlcp-cy": "blank"}
+EVE = "dlcp-eve"  # hostile: acts on the exchange as her Unix user
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +54,7 @@ def hub():
     base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-"))
     h = None
     try:
-        h = ScratchHub(base, ADMIN, list(PEOPLE))
+        h = ScratchHub(base, ADMIN, [*PEOPLE, EVE])
         h.start()
         h.grader("participants", str(h.roster), "--folder", str(h.folder))
         yield h
@@ -85,34 +95,76 @@ def hidden_lines():
     return out
 
 
+def stamp(hours):
+    """An nbgrader timestamp ``hours`` from now."""
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=hours)
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def eve_attacks(hub, solved):
+    """Eve's entries in the inbound, made as her own Unix user; returns their names."""
+    inbound = hub.exchange_course / "inbound"
+    work = hub.home / EVE / "forge"
+    work.mkdir()
+    (work / f"{UNIT}.ipynb").write_text(json.dumps(solved))
+    (work / "timestamp.txt").write_text(stamp(1))
+    uid = hub.uids()[EVE]
+    for path in (work, *work.iterdir()):
+        os.chown(path, uid, uid)
+    names = {"for_cy": f"dlcp-cy+{UNIT}+{stamp(1)}+forged1",
+             "for_ada": f"dlcp-ada+{UNIT}+{stamp(-1)}+forged2",
+             "unreadable": f"{EVE}+{UNIT}+not-a-time+x", "own": f"{EVE}+{UNIT}+{stamp(0)}+own"}
+    steps = [["cp", "-r", str(work), str(inbound / names["for_cy"])],
+             ["mkdir", str(inbound / names["for_ada"])],
+             ["ln", "-s", "/etc/shadow", str(inbound / names["for_ada"] / f"{UNIT}.ipynb")],
+             ["mkdir", str(inbound / names["unreadable"])],
+             ["mkdir", str(inbound / names["own"])],
+             ["ln", "-s", str(hub.course.root), str(inbound / names["own"] / f"{UNIT}.ipynb")]]
+    for step in steps:
+        proc = hub.as_user(EVE, *step)
+        assert proc.returncode == 0, f"{step}: {proc.stderr}"
+    return names
+
+
 def submission_files(hub, name):
-    """The files of ``name``'s submissions in the exchange's inbound (read as root)."""
+    """The files of ``name``'s own submissions in the exchange's inbound (read as root;
+    not Eve's entries in their name)."""
     inbound = hub.exchange / COURSE / "inbound"
-    return sorted(p for d in inbound.glob(f"{name}+{UNIT}+*") for p in d.rglob("*")
-                  if p.is_file())
+    return sorted(p for d in inbound.glob(f"{name}+{UNIT}+*") if "+forged" not in d.name
+                  for p in d.rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="module")
 def workshop_run(hub):
-    """Release, three submissions, collect, autograde, feedback; returns the scores."""
+    """Release, three submissions and Eve's entries, collect, autograde, feedback;
+    returns the servers, the pages fetched and what collect and release-feedback said."""
     hub.grader("release", UNIT)
     servers = {}
+    solved = None
     for name, kind in PEOPLE.items():
         assert hub.api.start(name) == f"/user/{name}/"
         server = servers[name] = UserServer(hub, name)
         server.nbgrader("fetch", UNIT, COURSE)
         path = f"{UNIT}/{UNIT}.ipynb"
-        server.write_notebook(path, answer(server.read(path)["content"], kind))
+        fetched = server.read(path)["content"]
+        solved = answer(fetched, "perfect")
+        server.write_notebook(path, answer(fetched, kind))
         server.nbgrader("submit", UNIT, COURSE)
-    hub.grader("collect", UNIT, "--exchange")
-    hub.grader("autograde", UNIT, "--workers", "2", timeout=1500)
+    attacks = eve_attacks(hub, solved)
+    said = {"collect": hub.grader("collect", UNIT, "--exchange").stdout}
+    data = os.environ.pop("DLCOURSE_DATA", None)  # README: autograde takes the hub's --data
+    try:
+        said["autograde"] = hub.grader("autograde", UNIT, "--workers", "2", timeout=1500).stderr
+    finally:
+        if data is not None:
+            os.environ["DLCOURSE_DATA"] = data
     hub.grader("feedback", UNIT)
-    hub.grader("release-feedback", UNIT)
-    scores = {}
+    said["release-feedback"] = hub.grader("release-feedback", UNIT).stdout
+    pages = {}
     for name in PEOPLE:
         servers[name].nbgrader("fetch_feedback", UNIT, COURSE)
-        scores[name] = feedback_page(servers[name], name)
-    return servers, scores
+        pages[name] = feedback_page(servers[name], name)
+    return servers, pages, said, attacks
 
 
 def feedback_page(server, name):
@@ -123,10 +175,17 @@ def feedback_page(server, name):
     return server.read(f"{UNIT}/feedback/{newest}/{UNIT}.html")["content"]
 
 
+def test_the_hub_runs_the_configured_exchange(hub):
+    assert hub.exchange == Path("/srv/nbgrader/exchange")  # grader/nbgrader_config.py, once
+    participants = (hub.folder / "participant-config" / "nbgrader_config.py").read_text()
+    assert f"c.Exchange.root = {str(hub.exchange)!r}" in participants
+    assert "Exchange.root" not in (hub.course.root / "nbgrader_config.py").read_text()
+
+
 def test_release_submit_collect_grade_feedback(hub, workshop_run):
-    _, pages = workshop_run
+    _, pages, said, _ = workshop_run
     scores = hub.course.scores(UNIT)
-    assert set(scores) == set(PEOPLE)
+    assert set(scores) == {*PEOPLE, EVE}
     totals = {n: sum(s for s, _ in g.values()) for n, g in scores.items()}
     maximum = sum(m for _, m in next(iter(scores.values())).values())
     status = (hub.course.data / "reports" / UNIT / "status.json")
@@ -134,6 +193,8 @@ def test_release_submit_collect_grade_feedback(hub, workshop_run):
     assert totals["dlcp-ada"] == maximum > 0, details
     assert 0 < totals["dlcp-bob"] < maximum
     assert totals["dlcp-cy"] == 0
+    assert totals[EVE] == 0
+    assert "DLCOURSE_DATA is not set" not in said["autograde"]  # the hub's saved --data
     hidden = hidden_lines()
     for name, page in pages.items():
         shown = re.search(r"Score: ([\d.]+) / ([\d.]+)", page)
@@ -143,6 +204,38 @@ def test_release_submit_collect_grade_feedback(hub, workshop_run):
         assert "BEGIN HIDDEN TESTS" not in page
         leaked = [line for line in hidden if line in page]
         assert not leaked, f"{name}'s feedback shows hidden tests: {leaked[:3]}"
+
+
+def test_entries_in_anothers_name_count_for_nobody(hub, workshop_run):
+    _, _, said, attacks = workshop_run
+    collected = said["collect"]
+    for forged in ("for_cy", "for_ada"):
+        assert re.search(rf"skipped {re.escape(attacks[forged])}: claims to be "
+                         rf"dlcp-(cy|ada)'s but belongs to {EVE}", collected), collected
+    assert f"skipped {attacks['unreadable']}: not an nbgrader submission name" in collected
+    status = json.loads((hub.course.data / "reports" / UNIT / "status.json").read_text())
+    collect = json.loads((hub.course.data / "reports" / UNIT / "collect.json").read_text())
+    assert collect["dlcp-ada"]["status"] == "ok"  # not refused for Eve's link
+    assert collect[EVE]["status"] == "refused" and "links" in collect[EVE]["notes"][0]["text"]
+    submitted = hub.course.data / "submitted"
+    cy = json.loads((submitted / "dlcp-cy" / UNIT / f"{UNIT}.ipynb").read_text())
+    blank = [c for c in cy["cells"] if "raise NotImplementedError" in "".join(c["source"])]
+    assert blank, "cy's submission is not her own blank notebook"
+    assert sorted(p.name for p in (submitted / EVE / UNIT).iterdir()) == ["timestamp.txt"]
+    assert status, "autograde wrote no status"
+
+
+def test_feedback_skips_a_refused_submission_and_each_page_is_private(hub, workshop_run):
+    _, pages, said, _ = workshop_run
+    assert set(pages) == set(PEOPLE)
+    released = said["release-feedback"]
+    assert "feedback released to 3 student(s)" in released, released
+    assert f"skipped {EVE}: no submission_secret.txt" in released, released
+    outbound = sorted((hub.exchange_course / "feedback").glob("*.html"))
+    uids = hub.uids()
+    assert len(outbound) == len(PEOPLE)
+    assert {p.stat().st_uid for p in outbound} == {uids[n] for n in PEOPLE}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in outbound} == {0o400}
 
 
 def test_participants_work_as_their_own_unix_users(hub, workshop_run):
@@ -184,7 +277,7 @@ def test_participant_cannot_read_another_or_the_instructor(hub, workshop_run):
 
 
 def test_participants_get_no_instructor_tools(hub, workshop_run):
-    servers, _ = workshop_run
+    servers = workshop_run[0]
     server = servers["dlcp-bob"]
     with pytest.raises(AssertionError, match="404"):
         server.request("GET", "/formgrader/api/assignments")
@@ -202,15 +295,82 @@ def test_servers_are_limited(hub, workshop_run):
         assert limit == 3 * 1024**3
         quota = int((folders["cpu"] / "cpu.cfs_quota_us").read_text())
         assert quota == spawner.PERIOD_US
-        pids = {int(p) for p in (folders["memory"] / "cgroup.procs").read_text().split()}
+        assert (folders["pids"] / "pids.max").read_text().strip() == str(PIDS_LIMIT)
+        members = [folders[c] / "cgroup.procs" for c in ("memory", "cpu", "pids")]
     else:
         assert (folders["unified"] / "memory.max").read_text().strip() == str(3 * 1024**3)
-        pids = {int(p) for p in (folders["unified"] / "cgroup.procs").read_text().split()}
-    assert {p.pid for p in hub.processes_of(name)} & pids
+        assert (folders["unified"] / "pids.max").read_text().strip() == str(PIDS_LIMIT)
+        members = [folders["unified"] / "cgroup.procs"]
+    mine = {p.pid for p in hub.processes_of(name)}
+    for procs in members:
+        assert mine & {int(p) for p in procs.read_text().split()}, procs
+
+
+FORK = """import json, os, time
+kids, error = [], None
+try:
+    for _ in range(4 * {limit}):
+        pid = os.fork()
+        if pid == 0:
+            os.execv("/bin/sleep", ["sleep", "300"])
+        kids.append(pid)
+except OSError as exc:
+    error = exc.errno
+with open(os.path.expanduser("~/forks.json"), "w") as fh:
+    json.dump({{"forked": len(kids), "errno": error}}, fh)
+time.sleep(15)  # the others are tried while she is at her limit
+for pid in kids:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+"""
+
+
+def test_a_participant_over_the_process_limit_is_stopped(hub, workshop_run):
+    servers = workshop_run[0]
+    hub.api.start(EVE)
+    eve = UserServer(hub, EVE)
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": FORK.format(limit=PIDS_LIMIT), "id": "fork"}]}
+    eve.write_notebook("fork.ipynb", notebook)
+    done = threading.Thread(target=lambda: eve.request(
+        "POST", "/assignments/validate", form={"path": "fork.ipynb"}), daemon=True)
+    done.start()
+    report = hub.home / EVE / "forks.json"
+    deadline = time.monotonic() + 120
+    while not report.is_file() and time.monotonic() < deadline:
+        time.sleep(1)
+    forks = json.loads(report.read_text())
+    assert forks["errno"] == errno.EAGAIN and forks["forked"] < PIDS_LIMIT, forks
+    # while she is at her limit: the hub, another participant's server and processes
+    assert hub.api.up()
+    bob = servers["dlcp-bob"]
+    assert bob.read(f"{UNIT}/{UNIT}.ipynb")["content"]["cells"]
+    assert hub.as_user("dlcp-bob", "sh", "-c", "for i in 1 2 3 4 5; do /bin/true; done"
+                       ).returncode == 0
+    done.join(120)
+
+
+def test_a_participant_who_fills_her_home_is_stopped_there(hub, workshop_run):
+    servers = workshop_run[0]
+    size = homes.parse_size(HOME_SIZE)
+    assert homes.mounted(hub.home / EVE)
+    fill = hub.as_user(EVE, "dd", "if=/dev/zero", f"of={hub.home / EVE / 'fill'}", "bs=1M",
+                       f"count={2 * size // 2**20}")
+    assert fill.returncode != 0 and "No space left on device" in fill.stderr, fill.stderr
+    assert (hub.home / EVE / "fill").stat().st_size <= size
+    # the others and the hub keep working
+    bob = hub.as_user("dlcp-bob", "dd", "if=/dev/zero", f"of={hub.home / 'dlcp-bob' / 'x'}",
+                      "bs=1M", "count=8")
+    assert bob.returncode == 0, bob.stderr
+    assert hub.api.up()
+    assert servers["dlcp-bob"].read(f"{UNIT}/{UNIT}.ipynb")["content"]["cells"]
+    (hub.home / EVE / "fill").unlink()
+    (hub.home / "dlcp-bob" / "x").unlink()
 
 
 def test_crash_cull_and_restart_lose_nothing(hub, workshop_run):
-    servers, pages = workshop_run
+    _, pages, _, _ = workshop_run
     name = "dlcp-ada"
     before = {p: p.read_bytes() for p in submission_files(hub, name)}
     work = hub.home / name / UNIT / f"{UNIT}.ipynb"

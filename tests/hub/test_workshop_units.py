@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from grader.course import Course, write_scratch_config
-from grader.workshop import accounts, exchange, sync
+from grader.workshop import accounts, exchange, homes, spawner, sync
 from grader.workshop.layout import Workshop
 
 
@@ -69,3 +69,26 @@ def test_settings_are_kept_and_checked(tmp_path):
     assert workshop.users() == ["t"]
     with pytest.raises(ValueError, match="unknown workshop settings: prot"):
         workshop.save(prot=1)
+
+
+def test_one_table_of_limits_for_cgroup_v1_and_v2():
+    asked = spawner.values(3 * 2**30, 1.5, 256)
+    v1 = {kind: spawner.writes(kind, asked) for kind in spawner.V1_CONTROLLERS}
+    assert v1 == {"memory": [("memory.limit_in_bytes", str(3 * 2**30))],
+                  "cpu": [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "150000")],
+                  "cpuacct": [], "pids": [("pids.max", "256")]}
+    assert spawner.writes("unified", asked) == [
+        ("memory.max", str(3 * 2**30)), ("cpu.max", "150000 100000"), ("pids.max", "256")]
+    none = spawner.values(None, None, 0)
+    assert spawner.writes("unified", none) == [
+        ("memory.max", "max"), ("cpu.max", "max 100000"), ("pids.max", "max")]
+    assert spawner.writes("pids", none) == [("pids.max", "max")]
+    assert spawner.writes("memory", none) == [("memory.limit_in_bytes", "-1")]
+
+
+def test_home_sizes():
+    assert homes.parse_size("2G") == 2 * 2**30
+    assert homes.parse_size("96M") == 96 * 2**20
+    assert homes.parse_size("0") == 0
+    with pytest.raises(ValueError, match="not a size"):
+        homes.parse_size("two gigs")

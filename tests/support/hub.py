@@ -1,10 +1,15 @@
 """A real workshop hub on 127.0.0.1 for the tests: JupyterHub, the proxy from
 node_modules, participants as Unix users, nbgrader's exchange (grader.workshop).
 
-Everything lives in one scratch folder: the course (unit 01_tensors, grading kernels
-from uid 230000), the workshop state, the exchange and the homes. ``stop()`` ends
-the hub and every process of the test's accounts, deletes the accounts (uids from
-231000) and their cgroups; the folder goes with pytest's tmp_path.
+The hub is set up with the options README gives hosts and nothing else: the
+exchange is the course's configured one (``/srv/nbgrader/exchange``), homes are made
+in ``/home`` with useradd's uids, kernels get the grader's default uids. A scratch
+folder holds the course (unit 01_tensors) and the workshop state (``--folder``).
+The exchange's course folder is claimed with a marker file: where it exists without
+one (a real workshop on this machine), the tests are skipped rather than touch it.
+``stop()`` ends the hub and every process of the test's accounts, unmounts and
+deletes their homes, deletes the accounts, their cgroups and the course's exchange
+folder.
 """
 
 import csv
@@ -24,8 +29,10 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
-from grader.workshop import spawner
+from grader.course import Course
+from grader.workshop import homes, spawner
 from grader.workshop.hubapi import HubAPI
 
 from .grading import ScratchCourse
@@ -33,9 +40,10 @@ from .lab import free_port
 from .paths import LESSONS, ROOT, SHARED_MNIST
 
 PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
-UID_BASE = 231000
-KERNEL_UID_BASE = 230000
 PASSWORD = "workshop-pass-1"
+MARKER = ".dlcourse-hub-test"  # in the exchange's course folder: made by these tests
+HOME_SIZE = "96M"  # --home-size of the test hub
+PIDS_LIMIT = 256  # --pids-limit of the test hub
 
 
 def open_for_participants(path):
@@ -65,24 +73,21 @@ class ScratchHub:
     """The workshop hub of a scratch course in ``base``, with an instructor ``admin``."""
 
     def __init__(self, base, admin, participants, cull_timeout=3600, cull_every=300,
-                 uid_base=UID_BASE, lessons=("01_tensors",)):
-        """``uid_base``: the first uid of the accounts (give each test module its own);
-        ``lessons``: the lessons participants get."""
-        self.uid_base = uid_base
+                 lessons=("01_tensors",)):
+        """``lessons``: the lessons participants get."""
         self.opened = open_for_participants(sysconfig.get_paths()["purelib"])
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o755)
         self.admin = admin
         self.names = [admin, *participants]
-        self.exchange = self.base / "exchange"
         self.folder = self.base / "workshop"
-        self.home = self.base / "home"
-        self.home.mkdir(exist_ok=True)
-        self.course = ScratchCourse(
-            self.base / "course", ["01_tensors"],
-            config=f"c.Exchange.root = {str(self.exchange)!r}\n"
-                   f"c.LimitedKernelManager.worker_uid_base = {KERNEL_UID_BASE}\n")
+        self.home = Path("/home")  # the hub's default --home-base
+        self.course = ScratchCourse(self.base / "course", ["01_tensors"])
+        self.exchange = Course(self.course.root).exchange_root
+        self.exchange_course = self.exchange / Course(self.course.root).coursedir.course_id
+        self.claim_exchange()
+        self.remove_accounts()  # a crashed run's
         (self.course.root / "lessons").mkdir()
         for lesson in lessons:
             shutil.copyfile(LESSONS / f"{lesson}.ipynb",
@@ -104,6 +109,17 @@ class ScratchHub:
                 writer.writerow([name, f"{name.title()} Tester", f"{name}@example.org"])
         self.roster = roster
 
+    def claim_exchange(self):
+        """Make the exchange's course folder this test's, or skip where a real one is."""
+        if self.exchange_course.exists():
+            if not (self.exchange_course / MARKER).is_file():
+                close_again(self.opened)
+                pytest.skip(f"{self.exchange_course} is in use (not made by these tests): "
+                            "the hub tests use the configured exchange and leave it alone")
+            shutil.rmtree(self.exchange_course)
+        self.exchange_course.mkdir(parents=True)
+        (self.exchange_course / MARKER).write_text("made by tests/support/hub.py\n")
+
     def grader(self, *args, timeout=1800, check=True):
         """``python -m grader --root COURSE ARGS`` as the instructor (root)."""
         return self.course.grader(*args, timeout=timeout, check=check)
@@ -114,7 +130,7 @@ class ScratchHub:
         self.grader("hub", "--setup-only", "--folder", str(self.folder), "--ip", "127.0.0.1",
                     "--port", str(self.port), "--hub-port", str(self.hub_port),
                     "--proxy-api-port", str(self.api_port), "--admin", self.admin,
-                    "--data", data, "--home-base", str(self.home), "--uid-base", str(self.uid_base),
+                    "--data", data, "--home-size", HOME_SIZE, "--pids-limit", str(PIDS_LIMIT),
                     "--mem-limit", "3G", "--cpu-limit", "1", "--cull-timeout", str(cull_timeout),
                     "--cull-every", str(cull_every), timeout=120)
 
@@ -177,8 +193,32 @@ class ScratchHub:
         return [p for p in psutil.process_iter(["uids"]) if uid is not None
                 and p.info["uids"] and p.info["uids"].real == uid]
 
+    def remove_accounts(self):
+        """End the test accounts' processes; unmount and delete their homes; delete
+        the accounts and their cgroups."""
+        for name in self.names:
+            for proc in self.processes_of(name):
+                try:
+                    proc.kill()
+                    proc.wait(10)
+                except psutil.Error:
+                    pass
+            home = self.home / name
+            homes.release(home)
+            if name in self.uids():
+                subprocess.run(["userdel", "--force", name], capture_output=True)
+                subprocess.run(["groupdel", name], capture_output=True)
+            if not homes.mounted(home):
+                shutil.rmtree(home, ignore_errors=True)
+            spawner.release(name)
+        for folder in spawner.cgroup_folders("-").values():
+            try:  # the hub's parent group, once no other hub uses it
+                folder.parent.rmdir()
+            except OSError:
+                pass
+
     def stop(self):
-        """Stop the hub; end the accounts' processes; delete the accounts and cgroups."""
+        """Stop the hub; remove the accounts, homes, cgroups and the exchange's course folder."""
         self.stop_hub()
         proxy_pid = self.folder / "hub" / "proxy.pid"
         if proxy_pid.is_file():
@@ -186,21 +226,9 @@ class ScratchHub:
                 os.kill(int(proxy_pid.read_text()), signal.SIGKILL)
             except (ValueError, ProcessLookupError):
                 pass
-        for name in self.uids():
-            for proc in self.processes_of(name):
-                try:
-                    proc.kill()
-                except psutil.NoSuchProcess:
-                    pass
-            subprocess.run(["userdel", "--force", name], capture_output=True)
-            subprocess.run(["groupdel", name], capture_output=True)
-        for name in self.names:
-            spawner.release(name)
-        for folder in spawner.cgroup_folders("-").values():
-            try:  # the hub's parent group, once no other hub uses it
-                folder.parent.rmdir()
-            except OSError:
-                pass
+        self.remove_accounts()
+        if (self.exchange_course / MARKER).is_file():
+            shutil.rmtree(self.exchange_course, ignore_errors=True)
         close_again(self.opened)
 
     def as_user(self, name, *command, check=False):

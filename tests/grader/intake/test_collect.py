@@ -202,3 +202,23 @@ def test_exchange_collect_counts_an_entry_only_for_its_owner(exchange_course):
     assert not course.folder("submitted", "nobody", UNIT).exists()
     with Gradebook(course.db_url) as gb:
         assert "nobody" not in {s.id for s in gb.students}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="entries owned by other accounts need root")
+def test_exchange_entries_are_bounded_in_count(exchange_course):
+    course = exchange_course
+    (course.root / "nbgrader_config.py").write_text(
+        (course.root / "nbgrader_config.py").read_text() + "c.CheckedCollect.max_entries = 2\n")
+    course = Course(course.root)
+    for i in range(3):
+        entry(course, "daemon", f"10:0{i}:00.000000", "daemon", f"d{i}")
+    for i in range(4):
+        entry(course, "root", f"10:0{i}:00.000000", "bin", f"f{i}")
+    entry(course, "root", "09:00:00.000000", "root", "r")
+    report = collect.from_exchange(course, UNIT)
+    assert report["students"]["root"]["status"] == "ok"
+    assert report["students"]["daemon"]["status"] == "refused"
+    assert report["students"]["daemon"]["notes"][0]["text"].startswith(
+        "3 entries in the exchange (at most 2)")
+    skipped = [s["entry"] for s in report["skipped"]]
+    assert len(skipped) == 3 and skipped[-1] == "4 entries owned by bin", skipped
