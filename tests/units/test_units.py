@@ -472,8 +472,27 @@ def lesson_hand_in(unit, name, lesson_name):
     return "\n\n".join(parts) + "\n"
 
 
-LESSON_COPIES = [(unit, task, name, tests) for unit in UNITS if paths.lesson(unit).exists()
-                 for task, name, tests in graded_functions(unit) if tests and lesson_code(unit)[2]]
+def lesson_candidates(unit, name):
+    """[(lesson function, ratio)] to hand in for ``name``: the most similar one, and the
+    lesson's function of the same name when that is another (what a student pastes first)."""
+    import difflib
+
+    best = most_similar(unit, name)
+    _, _, functions = lesson_code(unit)
+    found = [best] if best else []
+    if name in functions and (not best or best[0] != name):
+        solution = next(n for source in _code_cells(paths.solution(unit)) for n in _parsed(source)
+                        if isinstance(n, ast.FunctionDef) and n.name == name)
+        ratio = difflib.SequenceMatcher(None, canonical(solution), canonical(functions[name]),
+                                        autojunk=False).ratio()
+        found.append((name, round(ratio, 3)))
+    return found
+
+
+LESSON_COPIES = [(unit, task, name, lesson_name, ratio, tests)
+                 for unit in UNITS if paths.lesson(unit).exists()
+                 for task, name, tests in graded_functions(unit) if tests
+                 for lesson_name, ratio in lesson_candidates(unit, name)]
 
 
 def lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests):
@@ -490,20 +509,22 @@ def lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests):
         models = evaluated_models(kernel, r.records)
         verdicts[t] = compare(r.records, reference[t], r.error, models) or (
             "flagged for review" if flagged(r.records, reference[t], models) else None)
+        if verdicts[t] and r.error:
+            verdicts[t] += f" [{r.error[:200]}]"
     return verdicts
 
 
 @grouped("solved")
 @pytest.mark.slow
-@pytest.mark.parametrize(("unit", "task", "name", "tests"), LESSON_COPIES,
-                         ids=[f"{u}-{t}-{n}" for u, t, n, _ in LESSON_COPIES])
-def test_lessons_most_similar_function_is_rejected(unit, task, name, tests, solved):
+@pytest.mark.parametrize(("unit", "task", "name", "lesson_name", "ratio", "tests"), LESSON_COPIES,
+                         ids=[f"{u}-{t}-{n}-lesson_{ln}" for u, t, n, ln, _, _ in LESSON_COPIES])
+def test_lessons_most_similar_function_is_rejected(unit, task, name, lesson_name, ratio, tests,
+                                                   solved):
     """Each task asks for a step past the lesson: the lesson's function most like the
-    solution's (difflib on canonical source), handed in under the task's name with the
-    lesson's imports and other functions beside it, fails the task's test cells sealed,
-    judged as the grader judges them."""
+    solution's (difflib on canonical source), and the lesson's function of the same name,
+    handed in under the task's name with the lesson's imports and other functions beside
+    it, fail the task's test cells sealed, judged as the grader judges them."""
     kernel, ran = solved(unit)
-    lesson_name, ratio = most_similar(unit, name)
     verdicts = lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests)
     assert any(verdicts.values()), (
         f"the lesson's {lesson_name} (ratio {ratio}) handed in as {name} passes {task}'s "
