@@ -107,8 +107,8 @@ class KernelGuard:
         self._patched = []
 
     def _message(self, op):
-        return (f"solve this by hand: do not call {self.forbidden[op]} "
-                f"(TensorFlow ran its {op} kernel, which {self.forbidden[op]} runs)")
+        return (f"solve this by hand: do not call {self.forbidden[op]} nor another route to "
+                f"the same work (TensorFlow ran its {op} kernel)")
 
     def _ops_of_function(self, name, seen):
         """Op types in the traced function ``name`` and the functions it calls."""
