@@ -452,7 +452,8 @@ def most_similar(unit, name):
 
 def lesson_hand_in(unit, name, lesson_name):
     """What a student who pastes the lesson hands in for ``name``: the lesson's imports
-    and constants, its other functions, and its ``lesson_name`` renamed ``name``. Names
+    and constants, its other functions, and its ``lesson_name`` renamed ``name`` (its
+    parameters renamed as the task's, when it takes as many). Names
     the solution notebook already defines are left out (a student keeps those), and so
     are functions that need the lesson's variables to be defined."""
     import copy
@@ -468,8 +469,30 @@ def lesson_hand_in(unit, name, lesson_name):
                          + "\nexcept Exception:\n    pass")
     copied = copy.deepcopy(functions[lesson_name])
     copied.name = name
+    _rename_parameters(copied, _solution_function(unit, name))
     parts.append(ast.unparse(copied))
     return "\n\n".join(parts) + "\n"
+
+
+def _solution_function(unit, name):
+    return next(n for source in _code_cells(paths.solution(unit)) for n in _parsed(source)
+                if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def _rename_parameters(fn, like):
+    """Give ``fn``'s positional parameters the names of ``like``'s, in order, when both take
+    as many (a student renames them; the tests may pass them by keyword)."""
+    old = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    new = [a.arg for a in like.args.posonlyargs + like.args.args]
+    used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} - set(old)
+    if len(old) != len(new) or old == new or used & set(new):  # a clash would change it
+        return
+    names = dict(zip(old, new, strict=True))
+    for a in fn.args.posonlyargs + fn.args.args:
+        a.arg = names[a.arg]
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and node.id in names:
+            node.id = names[node.id]
 
 
 def lesson_candidates(unit, name):
