@@ -306,6 +306,8 @@ def mismatch(kind, actual, expected, tol=None, dtype=None):
     if kind == "equal":
         return None if _equal_values(actual, expected) else _pair(expected, actual)
     if kind == "shape":
+        if type(actual) is str:
+            return f"expected an array of shape {tuple(expected)}, got {actual}"
         return None if tuple(actual) == tuple(expected) else (
             f"expected shape {tuple(expected)}, got {tuple(actual)}")
     if kind == "between":
@@ -384,9 +386,19 @@ def _fail(name, why):
         raise AssertionError(f"{name}: {why}")
 
 
+def _array_like(value):
+    """An array or a tensor as returned (a list or tuple would only get a shape by conversion)."""
+    return isinstance(value, (_ndarray, _generic)) or _is_tensor(value) or (
+        type(value).__module__.startswith(("tensorflow", "keras"))
+        and callable(getattr(value, "numpy", None)))
+
+
 def assert_shape(actual, shape, name="result"):
-    """Fail unless ``actual`` (an array or tensor) has exactly ``shape``."""
-    got = tuple(int(d) for d in _to_numpy(actual).shape)
+    """Fail unless ``actual`` is an array or tensor (not a list) of exactly ``shape``."""
+    if _array_like(actual):
+        got = tuple(int(d) for d in _to_numpy(actual).shape)
+    else:  # recorded as what it is: the judge refuses it like the kernel does
+        got = f"a {type(actual).__name__}, not an array or tensor"
     if _sealed(shape):
         _record("shape", name, got, shape)
         return

@@ -398,3 +398,13 @@ def test_by_hand_refuses_a_kernel_run_by_a_session_or_in_another_thread():
                 call()
     assert session.run(conv, {fed: x}).shape == (1, 2, 2, 1) and len(in_a_thread()) == 1
     session.close()
+
+
+def test_assert_shape_takes_an_array_or_tensor_as_returned_not_a_list():
+    tf = pytest.importorskip("tensorflow")
+    for value in (np.zeros((2, 3)), tf.zeros((2, 3)), tf.Variable(np.zeros((2, 3)))):
+        assert recorded(checks.assert_shape, value, (2, 3))[1] is None
+    records, error = recorded(checks.assert_shape, [[0, 0, 0], [0, 0, 0]], (2, 3), name="idx")
+    assert error == "idx: expected an array of shape (2, 3), got a list, not an array or tensor"
+    back = checks.decode(json.loads(json.dumps(records))[0]["actual"])
+    assert checks.mismatch("shape", back, (2, 3)) is not None   # the judge refuses it too
