@@ -22,6 +22,11 @@ the notebook the same way and adds:
   expressions are removed, so no expected value is computed in the student's
   kernel (the judge takes them from the reference run); the notebook keeps the
   cell's source as released;
+- test cells run with ``store_history=False`` and their source is dropped from
+  IPython's line cache after they ran, so no later cell finds the hidden tests in
+  ``In``, ``_ih``, the history database or ``linecache`` (code that runs *during* a test
+  cell can still read its source: the feedback shows no text that code produced, see
+  ``grader.preprocessors.judge.raised``);
 - the runtime probe (``grader.preprocessors.probe``) after every cell, which notes any
   student cell that replaced something the tests rely on.
 
@@ -48,6 +53,17 @@ from grader.reporting import notes
 
 RECORD = "application/vnd.dlcourse.check+json"  # dlcourse.checks.MIME
 label = notes.cell_label
+# The error names of the outputs the grader itself writes; a kernel's error of the same
+# name is renamed (``_short_error``), so an output of these names is always the grader's.
+GRADER_ERRORS = ("CellNotRun", "DeadKernelError", "CellTimeoutError")
+# Forgets the line-cache entries of the cell source given as SOURCE.
+FORGET_SOURCE = """
+import linecache as _l
+for _k in [k for k, v in list(_l.cache.items())
+           if len(v) > 2 and ''.join(v[2]).strip() == SOURCE.strip()]:
+    _l.cache.pop(_k, None)
+del _l
+"""
 
 
 def error_output(ename, evalue):
@@ -105,6 +121,8 @@ class GuardedExecute(Execute):
         self._budget = {}
         self._bytes_left = self.max_output_bytes
         self._record_bytes_left = self.max_record_bytes
+        self._first_started = None
+        self._record_times = {}
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
@@ -122,11 +140,16 @@ class GuardedExecute(Execute):
                                "display": self.max_display_outputs,
                                "bytes": self.max_cell_output_bytes, "dropped": 0}
         started = monotonic()
+        if self._first_started is None:
+            self._first_started = started
         released = cell.source
-        if self.seal_oracles and utils.is_grade(cell) and not utils.is_solution(cell):
+        test = utils.is_grade(cell) and not utils.is_solution(cell)
+        if self.seal_oracles and test:
             cell.source = seal(released)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+            if test:
+                self._silent(f"SOURCE = {cell.source!r}\n" + FORGET_SOURCE)
         except DeadKernelError:
             reason = self._death()
             cell.outputs.append(error_output("DeadKernelError", reason))
@@ -139,11 +162,26 @@ class GuardedExecute(Execute):
             return cell, resources
         finally:
             cell.source = released
-        # the grader's own clock, for time budgets (grader.preprocessors.judge)
-        resources.setdefault("dlcourse", {}).setdefault("seconds", {})[index] = (
-            monotonic() - started)
+        # the grader's own clock, for time budgets (grader.preprocessors.judge): each cell's
+        # start and length, and when its check records arrived, in seconds since the first
+        # cell started
+        clock = resources.setdefault("dlcourse", {})
+        clock.setdefault("seconds", {})[index] = monotonic() - started
+        clock.setdefault("started", {})[index] = started - self._first_started
+        clock.setdefault("records", {})[index] = self._record_times.get(index, [])
         self._after(cell, index)
         return cell, resources
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None,
+                                 store_history=True):
+        """Run a cell; a test cell without a place in IPython's history (``In``, ``_ih``,
+        the history database), so later cells cannot read the hidden tests from it."""
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            store_history = False
+        return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                store_history)
+
+    execute_cell = run_sync(async_execute_cell)
 
     def _get_timeout(self, cell):
         if cell is None or not hasattr(self, "_deadline"):
@@ -205,6 +243,10 @@ class GuardedExecute(Execute):
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
         return None
+
+    def _silent(self, code):
+        """Run the grader's ``code`` in the kernel, outside the notebook's cells."""
+        return self.kc is not None and run_sync(self._async_silent)(code) is not None
 
     def _probe(self):
         if self.kc is None:
@@ -269,6 +311,9 @@ class GuardedExecute(Execute):
                 budget["dropped"] += 1
                 return None
             self._record_bytes_left -= size
+            if self._first_started is not None:
+                self._record_times.setdefault(cell_index, []).append(
+                    monotonic() - self._first_started)
         elif kind in ("display_data", "execute_result", "update_display_data"):
             size = _size(content.get("data")) + _size(content.get("metadata"))
             if budget["display"] <= 0 or size > min(budget["bytes"], self._bytes_left):
@@ -290,8 +335,10 @@ class GuardedExecute(Execute):
             evalue = evalue[:limit] + " ... (cut by the grader)"
         while trace and sum(map(len, trace)) > limit:
             trace = trace[1:] if len(trace) > 1 else [trace[0][-limit:]]
-        return {**content, "ename": str(content.get("ename", ""))[:200], "evalue": evalue,
-                "traceback": trace}
+        ename = str(content.get("ename", ""))[:200]
+        if ename in GRADER_ERRORS:  # only the grader writes these (judge.raised trusts them)
+            ename = f"Kernel{ename}"
+        return {**content, "ename": ename, "evalue": evalue, "traceback": trace}
 
 
 def _size(value):

@@ -9,7 +9,11 @@ each student value within the reference's ``tol`` of, or equal to, the
 reference's expected value, of the dtype the task states. Values are decoded
 by the grader (never unpickled). A cell passes only if it ran without error
 and every record matches; otherwise its outputs become one error whose message
-says what was expected and what came back. Nothing the student's code does in
+says what was expected and what came back. Every message is the grader's own
+text: the check's name, the expected and recorded values as the grader formats
+them, or, for a cell that raised, the exception's type alone (``raised``):
+never a text the student's code produced, since that code can read the hidden
+tests while they run. Nothing the student's code does in
 its kernel (patched checkers, NumPy or TensorFlow, forged records) can make a
 wrong value pass: a forged record can only claim values, which are judged, and
 the test cell ran sealed (``grader.preprocessors.seal``), so no expected value
@@ -20,11 +24,13 @@ Models (``assert_accuracy``) are evaluated again in a pristine sandboxed kernel
 (``safe_mode``) on the test set and the validation split; a test accuracy
 implausibly above the validation accuracy is noted for review. Training cells
 with a time budget (``{"dlcourse": {"time_budget_s": N, "test": ID}}`` in the
-released notebook) fail their test cell when ``GuardedExecute`` measured more.
+released notebook) fail their test cell when the student's code ran longer than
+that before the check, by ``GuardedExecute``'s clock (``_budgets``).
 Records are removed from the graded notebook afterwards.
 """
 
 import base64
+import builtins
 import json
 import secrets
 import shutil
@@ -38,6 +44,7 @@ from traitlets import Float, Integer, Unicode
 
 from dlcourse.checks import decode, mismatch
 from grader.preprocessors import pristine, reference
+from grader.preprocessors.execute import GRADER_ERRORS
 from grader.preprocessors.sanitize import release_notebook
 from grader.reporting import notes
 
@@ -52,14 +59,31 @@ def fail_output(message):
                         traceback=[f"AssertionError: {text}"])
 
 
+def raised(error):
+    """What a verdict says of a cell's error ``"Name: message"`` (None: no error). The
+    grader's own errors (``execute.GRADER_ERRORS``) are shown whole; of any other only the
+    type, and only if it is one of Python's own exceptions: a message, or the name of a
+    class the student defined, could carry the hidden tests out."""
+    if error is None:
+        return None
+    name, _, _ = str(error).partition(":")
+    if name in GRADER_ERRORS:
+        return str(error)
+    builtin = getattr(builtins, name, None) if name.isidentifier() else None
+    if isinstance(builtin, type) and issubclass(builtin, BaseException):
+        return f"the test raised {name} (run the notebook yourself to see where)"
+    return "the test raised an exception of a class your code defines"
+
+
 def compare(student, ref, error=None, models=None):
     """Why a test cell fails (None if it passes): ``student`` and ``ref`` are its record
-    lists, ``error`` the cell's own error in the student's kernel, ``models`` the
-    grader's evaluations {record index: result} of the cell's ``accuracy`` records."""
+    lists, ``error`` the cell's own error in the student's kernel (``"Name: message"``,
+    reported as ``raised`` says), ``models`` the grader's evaluations {record index:
+    result} of the cell's ``accuracy`` records."""
     for i, want in enumerate(ref):
         name = want.get("name", f"check {i + 1}")
         if i >= len(student):
-            return error or f"{name}: this check did not run"
+            return raised(error) or f"{name}: this check did not run"
         got = student[i]
         if got.get("kind") != want["kind"] or got.get("name") != want.get("name"):
             return f"{name}: expected this check here, got the check {str(got.get('name'))[:80]!r}"
@@ -69,7 +93,7 @@ def compare(student, ref, error=None, models=None):
             try:
                 actual = decode(got["actual"])
             except Exception:  # refused by the kernel, or not readable data
-                return error or f"{name}: the value could not be read as plain data"
+                return raised(error) or f"{name}: the value could not be read as plain data"
             why = mismatch(want["kind"], actual, decode(want["expected"]), want.get("tol"),
                            want.get("dtype"))
         if why is not None:
@@ -77,7 +101,7 @@ def compare(student, ref, error=None, models=None):
     if len(student) > len(ref):
         return (f"the cell made {len(student)} checks; the reference makes {len(ref)} "
                 "(does your code call dlcourse.checks itself?)")
-    return error
+    return raised(error)
 
 
 def unsealed(records):
@@ -91,8 +115,9 @@ def unsealed(records):
 def _accuracy(want, result):
     if result is None:
         return "the model was not recorded"
-    if "error" in result:
-        return f"the grader could not evaluate the model: {result['error']}"
+    if "error" in result:  # the type only: a message can quote the model's own strings
+        return ("the grader could not evaluate the model "
+                f"({str(result['error']).partition(':')[0][:60]})")
     if not result["test"] >= want["minimum"]:
         return (f"expected a test accuracy of at least {want['minimum']:.2%}, "
                 f"got {result['test']:.2%} (evaluated by the grader)")
@@ -131,6 +156,9 @@ class Judge(NbGraderPreprocessor):
     reference_timeout = Integer(900, help="Seconds per cell of the reference run.").tag(
         config=True)
     model_timeout = Integer(600, help="Seconds to evaluate a notebook's models.").tag(config=True)
+    locked_cell_allowance = Float(2.0, help="A locked cell's time not charged to a training "
+                                            "budget: at most this many times its time in "
+                                            "the solution's run (plus 1 s).").tag(config=True)
     plausible_gap = Float(0.005, help="Test accuracy at most this far above validation "
                                       "accuracy is never flagged.").tag(config=True)
     plausible_error_ratio = Float(0.6, help="A test error below this share of the validation "
@@ -144,7 +172,7 @@ class Judge(NbGraderPreprocessor):
             self.log.warning("No solution notebook: test cells are judged in the kernel only")
             return nb, resources
         models = self._models(nb, refs)
-        budgets = self._budgets(nb, resources)
+        budgets = self._budgets(nb, resources, refs)
         for index, cell in enumerate(nb.cells):
             if not (cell.cell_type == "code" and utils.is_grade(cell)
                     and not utils.is_solution(cell)):
@@ -154,8 +182,8 @@ class Judge(NbGraderPreprocessor):
             student = reference.records(cell)
             error = reference.error_of(cell)
             if ref is None:
-                why = error or ("the cell made checks the reference does not know" if student
-                                else None)
+                why = raised(error) or ("the cell made checks the reference does not know"
+                                        if student else None)
             else:
                 if ref["error"]:
                     notes.add(nb, "review", "reference", f"the solution fails its own test "
@@ -192,29 +220,48 @@ class Judge(NbGraderPreprocessor):
                       "check (were the checks replaced?)")
 
     # --- time budgets measured by GuardedExecute -------------------------------------------
-    def _budgets(self, nb, resources):
-        """{test grade_id: why it fails} for training cells over their budget. A training
-        cell is charged with every student cell from the read-only cell before it to its
-        test cell (training moved into an added cell is timed too)."""
+    def _budgets(self, nb, resources, refs):
+        """{test grade_id: why it fails} for training cells over their budget.
+
+        The charge is the wall time from the first cell's start to the moment the test
+        cell's first check record arrived (``GuardedExecute``'s clock), less what the
+        locked cells before it are allowed: their time in this run, but at most
+        ``locked_cell_allowance`` times their time in the solution's reference run (plus
+        a second). So everything the student's code did up to the check counts: cells
+        added anywhere, threads running beside other cells, hooks that run when the
+        test cell starts."""
         released = release_notebook(self.config, resources)
-        seconds = resources.get("dlcourse", {}).get("seconds", {})
-        where = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
+        released = released.cells if released is not None else []
+        clock = resources.get("dlcourse", {})
+        seconds, started = clock.get("seconds", {}), clock.get("started", {})
+        arrived = clock.get("records", {})
+        reference_seconds = refs.get(reference.SECONDS)
+        locked = {_grade_id(c) for c in released if utils.is_locked(c)}
+        where = {_grade_id(c): i for i, c in enumerate(nb.cells)}
         found = {}
-        for cell in released.cells if released is not None else []:
+        for cell in released:
             meta = cell.metadata.get("dlcourse", {})
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if not ("time_budget_s" in meta and gid in where and meta.get("test") in where):
+            test = where.get(meta.get("test"))
+            if not ("time_budget_s" in meta and _grade_id(cell) in where and test in started):
                 continue
-            first = where[gid]
-            while first > 0 and not utils.is_locked(nb.cells[first - 1]):
-                first -= 1
-            took = sum(seconds.get(i, 0.0) for i in range(first, where[meta["test"]])
-                       if not utils.is_locked(nb.cells[i]))
+            took = (arrived.get(test) or [started[test] + seconds.get(test, 0.0)])[0]
+            for i in range(test):
+                gid = _grade_id(nb.cells[i])
+                if gid in locked and i in seconds:
+                    took -= self._allowance(gid, seconds[i], reference_seconds)
             budget = float(meta["time_budget_s"])
             if took > budget:
                 found[meta["test"]] = (f"training took {took:.0f} s; the budget is "
                                        f"{budget:g} s (measured by the grader)")
         return found
+
+    def _allowance(self, gid, measured, reference_seconds):
+        """The seconds of the released notebook's locked cell ``gid`` not charged to the
+        student (``reference_seconds`` None: a reference cached before it kept times)."""
+        if reference_seconds is None:
+            return measured
+        ran = reference_seconds.get(gid)
+        return 0.0 if ran is None else min(measured, self.locked_cell_allowance * ran + 1.0)
 
     # --- models, evaluated in a pristine sandboxed kernel ------------------------------------
     def _models(self, nb, refs):
@@ -280,10 +327,14 @@ def implausible(result, gap=0.005, error_ratio=0.6):
     return result["test"] - result["validation"] > gap and ratio < error_ratio
 
 
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
 def _stderr(cell):
     for out in cell.outputs:
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            return "the cell wrote to stderr (a test cell must not): " + out.get("text", "")[:200]
+            return "the cell wrote to stderr (a test cell must not)"
     return None
 
 

@@ -13,6 +13,7 @@ run again); a lock lets parallel workers share one run.
 import fcntl
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -24,6 +25,7 @@ from grader.course import DATA_FOLDER
 from grader.preprocessors import pristine
 
 MIME = dlcourse.checks.MIME
+SECONDS = "@seconds"  # a key no grade_id can be (nbgrader ids are letters, digits, _ and -)
 
 
 def records(cell):
@@ -67,8 +69,20 @@ def key(path):
     return digest.hexdigest()[:20]
 
 
+def seconds(cell):
+    """How long an executed cell ran, from the timing nbclient records (None if unknown)."""
+    timing = cell.metadata.get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.status.busy"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError, AttributeError):
+        return None
+    return (end - start).total_seconds()
+
+
 def load(config, resources, folder="", timeout=600, log=None):
     """{grade_id: {"records": [...], "error": str|None}} for the notebook being graded,
+    plus ``SECONDS``: {grade_id: seconds} of every locked cell of the solution's run;
     computed once per solution notebook, or None if there is no solution notebook."""
     path = source_notebook(config, resources)
     if not path.is_file():
@@ -83,10 +97,12 @@ def load(config, resources, folder="", timeout=600, log=None):
         if log:
             log.info("Running the solution of %s for the reference records", unit)
         ran = pristine.run(nbformat.read(path, as_version=4), path.parent, config, timeout, log)
-        found = {}
+        found = {SECONDS: {}}
         for cell in ran.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code" and utils.is_locked(cell) and gid:
+                found[SECONDS][gid] = seconds(cell)
             if cell.cell_type == "code" and utils.is_grade(cell):
-                gid = cell.metadata["nbgrader"]["grade_id"]
                 kept = [{k: v for k, v in r.items() if k != "model"} for r in records(cell)]
                 found[gid] = {"records": kept, "error": error_of(cell)}
         partial = target.with_suffix(".part")

@@ -7,7 +7,8 @@ and the attempt is noted). ``00_model``: the grader evaluates a recorded model i
 pristine sandboxed kernel: honest training passes; a model trained on the test set is
 flagged; one with a Lambda layer is not loaded (``safe_mode``); training past the
 budget fails, measured by the grader's own clock, also when it moved into a cell of the
-student's own.
+student's own (even above the read-only cells) or into a thread that a hook joins when
+the test cell starts.
 """
 
 import pytest
@@ -46,7 +47,9 @@ def course(tmp_path_factory):
         "on_test_set": b.edit(model, "train", cell("model_on_test_set.py")),
         "lambda": b.edit(model, "train", cell("model_lambda.py")),
         "slow": b.edit(model, "train", cell("model_slow.py")),
-        "slow_elsewhere": b.insert_code(model, "setup", "import time\ntime.sleep(25)")}
+        "slow_elsewhere": b.insert_code(model, "setup", "import time\ntime.sleep(25)"),
+        "slow_above": b.insert_code(model, None, "import time\ntime.sleep(25)"),
+        "slow_thread": b.insert_code(model, "setup", cell("model_slow_thread.py"))}
     for unit, cases in submissions.items():
         for student, nb in cases.items():
             path = scratch.root / f"{student}-{unit}.ipynb"
@@ -97,12 +100,12 @@ def test_values_decide_not_the_kernels_checks(course):
 def test_models_are_judged_by_the_grader(course):
     got = {s: v["train_test"] for s, v in scores(course, "00_model").items()}
     assert got == {"honest": 2, "blank": 0, "on_test_set": 2, "lambda": 0, "slow": 0,
-                   "slow_elsewhere": 0}
+                   "slow_elsewhere": 0, "slow_above": 0, "slow_thread": 0}
     assert "implausibly above its validation accuracy" in said(course, "00_model",
                                                               "on_test_set")
     assert "implausibly" not in said(course, "00_model", "honest")
     assert "could not evaluate the model" in message(course, "00_model", "lambda",
                                                      "train_test")
-    for student in ("slow", "slow_elsewhere"):
+    for student in ("slow", "slow_elsewhere", "slow_above", "slow_thread"):
         assert "the budget is 20 s (measured by the grader)" in message(
             course, "00_model", student, "train_test")

@@ -13,6 +13,7 @@ and every submission, byte for byte, before and after, and the processes left
 over show that each stayed inside its sandbox.
 """
 
+import base64
 import csv
 import hashlib
 import html
@@ -243,7 +244,8 @@ def test_a_zeroed_submission_says_why_in_the_gradebook(run):
                                     for c in comments), comments
 
 
-LEAKS = re.compile(r"(B64|HISTORY):[A-Za-z0-9+/=]{20}|REV:[^\"]")  # what leaks_*.py print
+# what leaks_*.py print
+LEAKS = re.compile(r"(B64|HISTORY):[A-Za-z0-9+/=]{20}|REV:[^\"]|Leak_[0-9a-f]{16}")
 
 
 def test_hidden_tests_printed_encoded_never_reach_the_feedback(run):
@@ -253,6 +255,30 @@ def test_hidden_tests_printed_encoded_never_reach_the_feedback(run):
     page = page_text(run["scratch"].data / "feedback" / "leaks_hidden_tests" / UNIT /
                      f"{UNIT}.html")
     assert LEAKS.findall(page) == []
+
+
+def test_the_kernels_history_keeps_no_hidden_test(run):
+    """Test cells leave no trace in IPython's input history or line cache: what
+    leaks_history.py, a cell after the last test, finds there holds no hidden line."""
+    cells = nbformat.read(autograded(run, "leaks_hidden_tests"), 4).cells
+    printed = "".join(o.get("text", "") for c in cells for o in c.get("outputs", []))
+    (found,) = re.findall(r"HISTORY:([A-Za-z0-9+/=]+)", printed)
+    kept = base64.b64decode(found).decode()
+    assert "def " in kept  # the student's own cells are there
+    assert [line for line in hidden_lines() if line in kept] == []
+
+
+def test_an_error_raised_by_student_code_carries_nothing_out(run):
+    """Checks replaced by code that raises the test cell's source: the autograded
+    notebook and the feedback say only what the grader wrote."""
+    cells = nbformat.read(autograded(run, "leaks_through_errors"), 4).cells
+    shown = " ".join(str(o.get("evalue", "")) + str(o.get("ename", ""))
+                     for c in cells if c.metadata.get("nbgrader", {}).get("grade")
+                     for o in c.get("outputs", []))
+    assert "the test raised an exception of a class your code defines" in shown
+    page = page_text(run["scratch"].data / "feedback" / "leaks_through_errors" / UNIT /
+                     f"{UNIT}.html")
+    assert LEAKS.findall(shown + page) == []
 
 
 def test_the_judge_decides_and_leaves_no_record_behind(run):

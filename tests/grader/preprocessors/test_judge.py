@@ -3,9 +3,10 @@
 import json
 
 import numpy as np
+import pytest
 
 from dlcourse import checks
-from grader.preprocessors.judge import compare
+from grader.preprocessors.judge import compare, raised
 
 
 def records(*calls):
@@ -47,8 +48,22 @@ def test_a_record_that_claims_the_right_value_for_another_check_fails():
 def test_missing_and_extra_records_fail():
     assert compare(cell(2 * X)[:1], REFERENCE) == "count: this check did not run"
     assert "makes 2" in compare(cell(2 * X) + cell(2 * X), REFERENCE)
-    assert compare([], REFERENCE, "NameError: name 'double' is not defined").startswith(
-        "NameError")
+    assert compare([], REFERENCE, "NameError: name 'double' is not defined") == (
+        "the test raised NameError (run the notebook yourself to see where)")
+
+
+@pytest.mark.parametrize("error, said", [
+    ("AssertionError: B64:aGlkZGVu", "the test raised AssertionError (run the notebook "
+                                     "yourself to see where)"),
+    ("Leak_6869646465: B64:aGlkZGVu", "the test raised an exception of a class your code "
+                                      "defines"),
+    ("open: not an exception", "the test raised an exception of a class your code defines"),
+    ("DeadKernelError: the kernel was killed by SIGKILL", "DeadKernelError: the kernel was "
+                                                          "killed by SIGKILL"),
+    (None, None),
+])
+def test_a_cells_error_is_shown_by_its_type_alone(error, said):
+    assert raised(error) == said
 
 
 def test_the_student_side_expected_and_tol_are_ignored():
@@ -76,7 +91,7 @@ def test_values_that_are_not_plain_data_fail():
 
 def test_an_error_in_the_kernel_fails_the_cell_even_when_every_record_matches():
     assert compare(cell(2 * X), REFERENCE, "AssertionError: solve this by hand") == (
-        "AssertionError: solve this by hand")
+        "the test raised AssertionError (run the notebook yourself to see where)")
 
 
 def test_models_pass_on_the_graders_own_evaluation():
