@@ -9,13 +9,18 @@ home and nobody else notices. Chosen over disk quotas because quotas need a kern
 built with them (``CONFIG_QUOTA``: the test machines' kernel is not), a file system
 mounted with ``usrquota`` and the quota tools; loop devices need neither. The image
 also bounds her inodes. ``python -m grader participants`` makes and mounts them,
-``python -m grader hub`` mounts them again after a reboot.
+``python -m grader hub`` mounts them again after a reboot. Her server's ``/tmp`` and
+``/var/tmp`` are a folder of her home (``private_tmp``, in a mount namespace of the
+server's own), so they count against the same limit.
 """
 
+import ctypes
 import os
 import re
 import shutil
+import stat
 import subprocess
+import time
 from pathlib import Path
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.I)
@@ -72,7 +77,53 @@ def ensure(workshop, account):
                       "may be unavailable here (a container?): give --home-size 0 to run "
                       "without a disk limit per participant") from None
     os.chmod(home, 0o700)
+    tmp = home / TMP
+    if not tmp.exists():
+        tmp.mkdir(mode=0o700)
+        os.chown(tmp, account.pw_uid, account.pw_gid)
     return path
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 0x1000, 0x4000, 0x40000
+TMP = ".tmp"  # in each home: the participant's /tmp and /var/tmp
+
+
+class NoNamespace(OSError):
+    """This machine gives the hub no mount namespaces (a container without CAP_SYS_ADMIN)."""
+
+
+def _check(result, what):
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def private_tmp(home, uid, gid):
+    """Give this process (a participant's server about to start, still root) a mount
+    namespace of its own in which ``/tmp`` and ``/var/tmp`` are ``HOME/.tmp``: what she
+    writes there counts against her home file system, and nobody else sees it. The
+    folder is opened without following links (a link she left there is moved aside).
+    Raises ``NoNamespace`` where namespaces are refused, any other OSError when the
+    folder cannot be made private: then her server does not start (fail closed)."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        raise NoNamespace(ctypes.get_errno(), "unshare(CLONE_NEWNS) refused")
+    path = os.path.join(home, TMP)
+    info = os.lstat(path) if os.path.lexists(path) else None
+    if info is not None and not (stat.S_ISDIR(info.st_mode) and info.st_uid == uid):
+        os.rename(path, f"{path}.moved-{int(time.time())}")
+    if not os.path.lexists(path):
+        os.mkdir(path, 0o700)
+        os.chown(path, uid, gid)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, 0o700)
+        _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+        source = f"/proc/self/fd/{fd}".encode()
+        for target in (b"/tmp", b"/var/tmp"):
+            _check(_libc.mount(source, target, None, MS_BIND, None), f"bind {path} on {target}")
+    finally:
+        os.close(fd)
 
 
 def release(home):

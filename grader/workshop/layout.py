@@ -116,6 +116,12 @@ class Workshop:
                                     "run `make hub` (or `npm ci` in the course root)")
         from grader.workshop.runtime import closed_folder, participant_python
 
+        for path in (self.course.root, self.folder):
+            if any(path == Path(t) or Path(t) in path.parents for t in ("/tmp", "/var/tmp")):
+                raise ValueError(f"{path} is under /tmp, which each participant's server sees "
+                                 "as a folder of her own home: put the course and the workshop "
+                                 "folder elsewhere (e.g. /srv)")
+
         closed = closed_folder(self.course.root / "lessons" / "x")
         if closed is not None:
             raise PermissionError(

@@ -14,10 +14,13 @@ anyway.
 """
 
 import os
+import pwd
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer
+
+from grader.workshop import homes
 
 CGROUP = Path("/sys/fs/cgroup")
 GROUP = "dlcourse-hub"
@@ -103,6 +106,13 @@ def usage(user):
     return out
 
 
+def _mount_namespace(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return None
+
+
 def release(user):
     """Remove ``user``'s (empty) cgroup folders."""
     for folder in cgroup_folders(user).values():
@@ -125,12 +135,17 @@ class CourseSpawner(LocalProcessSpawner):
         drops to the participant and before it can start anything), then drop."""
         drop = super().make_preexec_fn(name)
         mem, cpus, pids = self.mem_limit, self.cpu_limit, self.pids_limit
+        account = pwd.getpwnam(name)
 
         def preexec():
             try:
                 limit(name, os.getpid(), mem, cpus, pids)
             except OSError:
                 pass  # start() tries again and logs why
+            try:
+                homes.private_tmp(account.pw_dir, account.pw_uid, account.pw_gid)
+            except homes.NoNamespace:
+                pass  # start() logs that /tmp is shared; any other failure stops this server
             drop()
 
         return preexec
@@ -143,6 +158,9 @@ class CourseSpawner(LocalProcessSpawner):
         except OSError as exc:
             self.log.warning("memory, CPU and process limits NOT enforced for %s: cannot write its "
                              "cgroup (%s)", self.user.name, exc)
+        if _mount_namespace(self.pid) == _mount_namespace(os.getpid()):
+            self.log.warning("%s's server shares /tmp with everyone (no mount namespace of "
+                             "its own): its writes there are not limited", self.user.name)
         return url
 
     async def stop(self, now=False):

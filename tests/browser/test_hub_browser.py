@@ -29,7 +29,7 @@ PARTICIPANT = "dlcb-dee"
 def hub():
     if not PROXY.is_file():
         pytest.fail("configurable-http-proxy is missing: run `make node_modules` (npm ci)")
-    base = Path(tempfile.mkdtemp(prefix="dlcourse-hubb-"))
+    base = Path(tempfile.mkdtemp(prefix="dlcourse-hubb-", dir="/srv"))
     h = None
     try:
         h = ScratchHub(base, "dlcb-teach", [PARTICIPANT])

@@ -50,8 +50,8 @@ EVE = "dlcp-eve"  # hostile: acts on the exchange as her Unix user
 def hub():
     if not PROXY.is_file():
         pytest.fail("configurable-http-proxy is missing: run `make node_modules` (npm ci)")
-    # not pytest's tmp_path: it is closed to other users, and participants must reach it
-    base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-"))
+    # not pytest's tmp_path (closed to other users) nor /tmp (each server has its own)
+    base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-", dir="/srv"))
     h = None
     try:
         h = ScratchHub(base, ADMIN, [*PEOPLE, EVE])
@@ -351,10 +351,38 @@ def test_a_participant_over_the_process_limit_is_stopped(hub, workshop_run):
     done.join(120)
 
 
+FILL_TMP = """import errno, json, os
+written, error = 0, None
+try:
+    with open("/tmp/fill", "wb") as fh:
+        while written < 4 * {size}:
+            fh.write(bytes(1 << 20))
+            fh.flush()
+            written += 1 << 20
+except OSError as exc:
+    error = exc.errno
+os.remove("/tmp/fill")
+with open(os.path.expanduser("~/tmpfill.json"), "w") as fh:
+    json.dump({{"written": written, "errno": error}}, fh)
+"""
+
+
 def test_a_participant_who_fills_her_home_is_stopped_there(hub, workshop_run):
     servers = workshop_run[0]
     size = homes.parse_size(HOME_SIZE)
     assert homes.mounted(hub.home / EVE)
+    # her server's /tmp is a folder of her home: filling it stops at her limit too
+    eve = UserServer(hub, EVE)
+    hub.api.start(EVE)
+    eve.write_notebook("filltmp.ipynb", {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                         "cells": [{"cell_type": "code", "metadata": {},
+                                                    "outputs": [], "execution_count": None,
+                                                    "source": FILL_TMP.format(size=size),
+                                                    "id": "fill"}]})
+    eve.request("POST", "/assignments/validate", form={"path": "filltmp.ipynb"})
+    filled = json.loads((hub.home / EVE / "tmpfill.json").read_text())
+    assert filled["errno"] == errno.ENOSPC and filled["written"] <= size, filled
+    assert not Path("/tmp/fill").exists()
     fill = hub.as_user(EVE, "dd", "if=/dev/zero", f"of={hub.home / EVE / 'fill'}", "bs=1M",
                        f"count={2 * size // 2**20}")
     assert fill.returncode != 0 and "No space left on device" in fill.stderr, fill.stderr
