@@ -103,12 +103,15 @@ def test_models_pass_on_the_graders_own_evaluation():
     assert "could not evaluate" in compare(student, ref, models={0: {"error": "Lambda"}})
 
 
-def test_time_budgets_charge_every_student_cell_before_the_test(tmp_path):
+def test_time_budgets_charge_everything_before_the_check(tmp_path):
+    """From the first cell's start to the check's record, less the locked cells' time
+    (at most twice their time in the reference run, plus 1 s)."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
     from traitlets.config import Config
 
     from grader.preprocessors.judge import Judge
+    from grader.preprocessors.reference import SECONDS
 
     def gid(name, **kw):
         return {"nbgrader": {"grade_id": name, "schema_version": 3, "grade": False,
@@ -124,12 +127,34 @@ def test_time_budgets_charge_every_student_cell_before_the_test(tmp_path):
     nbformat.write(released, folder / "u.ipynb")
     config = Config({"CourseDirectory": {"root": str(tmp_path),
                                          "release_directory": "exercises"}})
-    resources = {"nbgrader": {"assignment": "u", "notebook": "u"}}
-    student = new_notebook(cells=[released.cells[0], new_code_cell("extra"),
-                                  released.cells[1], released.cells[2]])
     judge = Judge(config=config)
-    resources["dlcourse"] = {"seconds": {0: 50.0, 1: 6.0, 2: 3.0, 3: 40.0}}
-    assert judge._budgets(student, resources) == {}
-    resources["dlcourse"] = {"seconds": {0: 1.0, 1: 8.0, 2: 3.0, 3: 1.0}}
-    assert judge._budgets(student, resources) == {
+
+    def charged(cells, seconds, record_at, reference):
+        """The verdicts for a run whose cells took ``seconds`` one after the other and
+        whose test cell's record arrived ``record_at`` seconds after it started."""
+        started, clock = {}, 0.0
+        for i, took in enumerate(seconds):
+            started[i], clock = clock, clock + took
+        test = len(cells) - 1
+        resources = {"nbgrader": {"assignment": "u", "notebook": "u"},
+                     "dlcourse": {"seconds": dict(enumerate(seconds)), "started": started,
+                                  "records": {test: [started[test] + record_at]}}}
+        return judge._budgets(new_notebook(cells=cells), resources, reference)
+
+    setup, train, test = released.cells
+    extra = new_code_cell("extra")
+    usual = {SECONDS: {"setup": 30.0, "t": 0.5}}
+    # a slow set-up cell (as in the reference run) and an extra cell of 6 s: 9 s in all
+    assert charged([setup, extra, train, test], [50, 6, 2, 5], 1.0, usual) == {}
+    # the same run, but the extra cell took 8 s: over
+    assert charged([setup, extra, train, test], [50, 8, 2, 5], 1.0, usual) == {
         "t": "training took 11 s; the budget is 10 s (measured by the grader)"}
+    # work above the read-only cell counts too
+    assert charged([extra, setup, train, test], [9, 1, 2, 5], 1.0, {SECONDS: {"setup": 1.0}}
+                   ) == {"t": "training took 12 s; the budget is 10 s (measured by the grader)"}
+    # a thread working beside the set-up cell made it 20 s slower than in the reference run,
+    # and a hook joined it when the test cell started (its record came 15 s in)
+    assert charged([setup, train, test], [21, 2, 16], 15.0, {SECONDS: {"setup": 1.0}}) == {
+        "t": "training took 35 s; the budget is 10 s (measured by the grader)"}
+    # a reference cached before it kept times: the locked cells' own times are allowed
+    assert charged([setup, extra, train, test], [50, 6, 2, 5], 1.0, {}) == {}
