@@ -22,7 +22,8 @@ sealed (an oracle outside ``oracle(...)``) is noted for review.
 
 Models (``assert_accuracy``) are evaluated again in a pristine sandboxed kernel
 (``safe_mode``) on the test set and the validation split; a test accuracy
-implausibly above the validation accuracy is noted for review. Training cells
+implausibly above the validation accuracy (or the other way round: trained on the
+validation images) is noted for review. Training cells
 with a time budget (``{"dlcourse": {"time_budget_s": N, "test": ID}}`` in the
 released notebook) fail their test cell when the student's code ran longer than
 that before the check, by ``GuardedExecute``'s clock (``_budgets``).
@@ -309,22 +310,28 @@ class Judge(NbGraderPreprocessor):
     def _review_models(self, nb, gid, refs, results):
         for i, want in enumerate(refs):
             result = (results or {}).get(i) or {}
-            if want["kind"] == "accuracy" and implausible(result, self.plausible_gap,
-                                                          self.plausible_error_ratio):
-                notes.add(nb, "review", "accuracy", f"`{gid}`: the model's test accuracy "
-                          f"{result['test']:.2%} is implausibly above its validation "
-                          f"accuracy {result['validation']:.2%}: was it trained on the "
-                          "test set?")
+            seen = want["kind"] == "accuracy" and implausible(result, self.plausible_gap,
+                                                              self.plausible_error_ratio)
+            if seen:
+                other = "validation" if seen == "test" else "test"
+                notes.add(nb, "review", "accuracy", f"`{gid}`: the model's {seen} accuracy "
+                          f"{result[seen]:.2%} is implausibly above its {other} accuracy "
+                          f"{result[other]:.2%}: was it trained on the {seen} "
+                          f"{'set' if seen == 'test' else 'images'}?")
 
 
 def implausible(result, gap=0.005, error_ratio=0.6):
-    """True if a model's evaluation ``{"test": accuracy, "validation": accuracy}`` has a
-    test accuracy more than ``gap`` above the validation accuracy *and* a test error below
-    ``error_ratio`` of the validation error: a model that saw the test set."""
+    """Which of a model's evaluations ``{"test": accuracy, "validation": accuracy}`` it
+    implausibly did well on (``"test"`` or ``"validation"``; None: neither): an accuracy
+    more than ``gap`` above the other *and* an error below ``error_ratio`` of the other's,
+    a model that saw those images."""
     if "test" not in result or "validation" not in result:
-        return False
-    ratio = (1 - result["test"]) / max(1e-9, 1 - result["validation"])
-    return result["test"] - result["validation"] > gap and ratio < error_ratio
+        return None
+    for seen, other in (("test", "validation"), ("validation", "test")):
+        ratio = (1 - result[seen]) / max(1e-9, 1 - result[other])
+        if result[seen] - result[other] > gap and ratio < error_ratio:
+            return seen
+    return None
 
 
 def _grade_id(cell):

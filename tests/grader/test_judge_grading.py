@@ -45,6 +45,7 @@ def course(tmp_path_factory):
     submissions["00_model"] = {
         "honest": model, "blank": b.read(scratch.exercise("00_model")),
         "on_test_set": b.edit(model, "train", cell("model_on_test_set.py")),
+        "on_validation_set": b.edit(model, "train", cell("model_on_validation_set.py")),
         "lambda": b.edit(model, "train", cell("model_lambda.py")),
         "slow": b.edit(model, "train", cell("model_slow.py")),
         "slow_elsewhere": b.insert_code(model, "setup", "import time\ntime.sleep(25)"),
@@ -99,10 +100,13 @@ def test_values_decide_not_the_kernels_checks(course):
 
 def test_models_are_judged_by_the_grader(course):
     got = {s: v["train_test"] for s, v in scores(course, "00_model").items()}
-    assert got == {"honest": 2, "blank": 0, "on_test_set": 2, "lambda": 0, "slow": 0,
+    assert got == {"honest": 2, "blank": 0, "on_test_set": 2, "on_validation_set": 2,
+                   "lambda": 0, "slow": 0,
                    "slow_elsewhere": 0, "slow_above": 0, "slow_thread": 0}
     assert "implausibly above its validation accuracy" in said(course, "00_model",
                                                               "on_test_set")
+    assert "was it trained on the validation images" in said(course, "00_model",
+                                                             "on_validation_set")
     assert "implausibly" not in said(course, "00_model", "honest")
     assert "could not evaluate the model" in message(course, "00_model", "lambda",
                                                      "train_test")

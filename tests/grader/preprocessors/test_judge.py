@@ -158,3 +158,16 @@ def test_time_budgets_charge_everything_before_the_check(tmp_path):
         "t": "training took 35 s; the budget is 10 s (measured by the grader)"}
     # a reference cached before it kept times: the locked cells' own times are allowed
     assert charged([setup, extra, train, test], [50, 6, 2, 5], 1.0, {}) == {}
+
+
+@pytest.mark.parametrize("result, seen", [
+    ({"test": 0.999, "validation": 0.975}, "test"),        # trained on the test set
+    ({"test": 0.975, "validation": 0.999}, "validation"),  # trained on the validation images
+    ({"test": 0.855, "validation": 0.838}, None),          # an honest weak model
+    ({"test": 0.9864, "validation": 0.9888}, None),        # LeNet's usual spread
+    ({"error": "ValueError"}, None),
+])
+def test_implausible_names_the_set_a_model_saw(result, seen):
+    from grader.preprocessors.judge import implausible
+
+    assert implausible(result) == seen
