@@ -543,6 +543,14 @@ class by_hand:
         self.kernels = None
 
     def __enter__(self):
+        try:
+            self._forbid()
+        except BaseException:  # a name that does not resolve: put back what was replaced
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _forbid(self):
         targets = {}
         for dotted in self.names:
             owner, attr, original = _resolve(dotted, self.namespace)
@@ -560,14 +568,9 @@ class by_hand:
                 self._patch(self.namespace, key, value, targets[id(value)][0])
         forbidden = kernels.forbidden_kernels(self.names)
         if forbidden:
-            self.kernels = kernels.KernelGuard(forbidden)
-            try:
-                self.kernels.__enter__()
-            except BaseException:
-                self.kernels = None
-                self.__exit__(None, None, None)
-                raise
-        return self
+            guard = kernels.KernelGuard(forbidden)
+            guard.__enter__()
+            self.kernels = guard
 
     def _patch(self, owner, attr, original, dotted):
         def forbidden(*args, **kwargs):

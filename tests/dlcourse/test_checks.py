@@ -135,6 +135,17 @@ def test_by_hand_forbids_the_named_routines_and_puts_them_back():
     assert conv_by_library(x).shape == (1, 2, 2, 1)
 
 
+def test_by_hand_puts_everything_back_when_a_name_does_not_resolve():
+    tf = pytest.importorskip("tensorflow")
+    original = tf.GradientTape
+    with pytest.raises(ModuleNotFoundError):
+        with checks.by_hand("tf.GradientTape", "a_task_not_defined_yet"):
+            pass
+    assert tf.GradientTape is original  # not left forbidden for the rest of the kernel
+    with tf.GradientTape():
+        pass
+
+
 def test_by_hand_forbids_keras_methods_and_classes():
     keras = pytest.importorskip("keras")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
