@@ -450,10 +450,11 @@ def most_similar(unit, name):
     return best, round(ratio, 3)
 
 
-def lesson_hand_in(unit, name, lesson_name):
+def lesson_hand_in(unit, task, name, lesson_name):
     """What a student who pastes the lesson hands in for ``name``: the lesson's imports
     and constants, its other functions, and its ``lesson_name`` renamed ``name`` (its
-    parameters renamed as the task's, when it takes as many). Names
+    parameters renamed as the task's, when it takes as many), then what the task's cell
+    runs besides its definitions (``task_statements``: a training call). Names
     the solution notebook already defines are left out (a student keeps those), and so
     are functions that need the lesson's variables to be defined."""
     import copy
@@ -471,7 +472,19 @@ def lesson_hand_in(unit, name, lesson_name):
     copied.name = name
     _rename_parameters(copied, _solution_function(unit, name))
     parts.append(ast.unparse(copied))
+    parts.append(task_statements(unit, task))
     return "\n\n".join(parts) + "\n"
+
+
+def task_statements(unit, task):
+    """The top-level statements of the task's cell as released, other than definitions,
+    imports and its ``raise NotImplementedError()``: what the cell runs with the student's
+    function (unit 3's training call), so its tests judge what that function made."""
+    cell = next(c for c in nbformat.read(paths.exercise(unit), 4).cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == task)
+    kept = [n for n in ast.parse(cell.source).body if not isinstance(
+        n, ast.FunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom | ast.Raise)]
+    return "\n".join(ast.unparse(n) for n in kept)
 
 
 def _solution_function(unit, name):
@@ -518,12 +531,12 @@ LESSON_COPIES = [(unit, task, name, lesson_name, ratio, tests)
                  for lesson_name, ratio in lesson_candidates(unit, name)]
 
 
-def lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests):
+def lesson_copy_verdicts(kernel, ran, unit, task, name, lesson_name, tests):
     """{test grade_id: the judge's reason to reject (None: passed)} for the lesson's
     ``lesson_name`` handed in as ``name``; the hand-in failing to run rejects every cell."""
     cells = graded_cells(paths.solution(unit))
     reference = reference_records(unit, ran)
-    source = lesson_hand_in(unit, name, lesson_name)
+    source = lesson_hand_in(unit, task, name, lesson_name)
     results = kernel.run_isolated(source, *(seal(cells[t]) for t in tests))
     if not results[0].ok:
         return dict.fromkeys(tests, f"the pasted lesson code fails: {results[0].error}")
@@ -548,7 +561,7 @@ def test_lessons_most_similar_function_is_rejected(unit, task, name, lesson_name
     handed in under the task's name with the lesson's imports and other functions beside
     it, fail the task's test cells sealed, judged as the grader judges them."""
     kernel, ran = solved(unit)
-    verdicts = lesson_copy_verdicts(kernel, ran, unit, name, lesson_name, tests)
+    verdicts = lesson_copy_verdicts(kernel, ran, unit, task, name, lesson_name, tests)
     assert any(verdicts.values()), (
         f"the lesson's {lesson_name} (ratio {ratio}) handed in as {name} passes {task}'s "
         f"tests {tests}: the task must ask for a step past the lesson")
