@@ -173,6 +173,22 @@ def readonly_paths(data=None):
     return out
 
 
+def traversed(paths, tmpfs_roots):
+    """The folders bwrap creates on an empty tmpfs to bind ``paths`` under it: their
+    ancestors strictly inside one of ``tmpfs_roots``. bwrap makes them 0700 and root's,
+    so the kernel's uid could not reach what is bound there (data under /tmp, a course
+    environment in a hidden home) until they are opened for traversal."""
+    paths = [Path(p) for p in paths]
+    found = []
+    for path in paths:
+        for parent in reversed(path.parents):
+            bound = any(parent == p or p in parent.parents for p in paths)  # not bwrap's
+            if (not bound and parent not in found and parent not in tmpfs_roots
+                    and any(root in parent.parents for root in tmpfs_roots)):
+                found.append(parent)
+    return found
+
+
 def command(folder, argv, uid, hidden, env, data=None):
     """The bwrap command line that runs ``argv`` (the kernel) sandboxed in ``folder``
     as ``uid``, with the folders ``hidden`` (``hidden_paths``) empty."""
@@ -182,14 +198,17 @@ def command(folder, argv, uid, hidden, env, data=None):
            "--tmpfs", "/run"]
     for path in hidden:
         cmd += ["--tmpfs", str(path)]
-    for path in readonly_paths(data):
+    bound = readonly_paths(data)
+    for path in bound:
         cmd += ["--ro-bind", str(path), str(path)]
     cmd += ["--ro-bind", str(folder.connection_file), str(folder.connection_file),
             "--bind", str(folder.sockets), str(folder.sockets),
             "--bind", str(folder.work), str(folder.work),
-            "--bind", str(folder.matplotlib), str(folder.matplotlib),
-            "--chmod", "0711", str(folder.base),  # bwrap makes it 0700 (root's) on the tmpfs
-            *UNSHARE, *CAPS, "--clearenv"]
+            "--bind", str(folder.matplotlib), str(folder.matplotlib)]
+    for path in traversed([*bound, folder.connection_file, folder.sockets, folder.work,
+                           folder.matplotlib], [Path("/tmp"), Path("/run"), *map(Path, hidden)]):
+        cmd += ["--chmod", "0711", str(path)]
+    cmd += [*UNSHARE, *CAPS, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", str(folder.work), "--",
